@@ -1,0 +1,531 @@
+"""Kernel: the one state object: hugepage pools, processes, memfds, the trace and counters.
+
+Mirrors: the parts of mm/hugetlb.c (alloc_hugetlb_folio, free_huge_folio,
+dissolve_free_hugetlb_folio, set_max_huge_pages), fs/hugetlbfs/inode.c
+(remove_inode_hugepages, hugetlb_vmdelete_list, hugetlbfs_evict_inode), mm/hwpoison-inject.c,
+/proc/meminfo and sysfs that the memory-failure story needs. Sections (E1...) refer to
+kernel-semantics.md; differences from real kernels follow real-kernel.md.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+from collections.abc import Mapping
+
+import numpy as np
+
+from .constants import (
+    DEFAULT_HUGEPAGE_SIZE,
+    HUGEPAGE_SHIFTS,
+    MF_ACTION_REQUIRED,
+    MF_SW_SIMULATED,
+    PAGE_SHIFT,
+    TASK_COMM_LEN,
+    BusCode,
+)
+from .contents import Contents
+from .entry import entry
+from .errors import EHWPOISON, SyscallError
+from .folio import FolioState, HugetlbFolio
+from .hstate import Hstate, HstateCounters
+from .memfd import Memfd
+from .memory_failure import MFStats, memory_failure, unpoison_memory
+from .mm import Vma, zap_pte
+from .process import Process
+from .siginfo import SigInfo, sigbus
+from .snapshot import Snapshot, take_snapshot
+from .trace import EventKind, Trace, TraceEvent
+
+VERSIONS = ("7.3", "6.12")
+MAX_HUGEPAGES = 1 << 20  # per size: 2 TiB of 2 MiB pages, 1 PiB of 1 GiB pages
+FIRST_PFN = 0x100000  # the pools start at 4 GiB of physical memory
+END_OF_FILE = 1 << 62  # a file index past any file
+MEMINFO_KEYS = (
+    "HardwareCorrupted",
+    "HugePages_Total",
+    "HugePages_Free",
+    "HugePages_Rsvd",
+    "HugePages_Surp",
+    "Hugepagesize",
+    "Hugetlb",
+)
+_SYSCTL_DEFAULTS = {
+    "vm.memory_failure_early_kill": 0,
+    "vm.memory_failure_recovery": 1,
+    "vm.enable_soft_offline": 1,
+}
+
+
+class KernelPanic(RuntimeError):
+    """The simulated kernel panicked (vm.memory_failure_recovery = 0); it accepts no more calls."""
+
+
+class Kernel:
+    """A simulated Linux kernel with HugeTLB pools.
+
+    ``hugepages`` is the boot-time pool per size, e.g. ``{"2M": 8, "1G": 2}``.
+    ``supports_keep_ue_mapped``: the kernel carries the PROPOSED MFD_MF_KEEP_UE_MAPPED series
+    (False: stock mainline, where the flag is EINVAL). ``seed`` seeds ``rng``, the only source
+    of randomness. ``version``: "7.3" (default) or "6.12", which behave alike here
+    (real-kernel.md §3).
+    """
+
+    def __init__(
+        self,
+        hugepages: Mapping[str, int] | None = None,
+        supports_keep_ue_mapped: bool = True,
+        seed: int = 0,
+        *,
+        version: str = "7.3",
+    ) -> None:
+        pools = {"2M": 8} if hugepages is None else dict(hugepages)
+        for size, count in pools.items():
+            if size not in HUGEPAGE_SHIFTS:
+                raise ValueError(f"hugepages: size {size!r} is not one of '2M', '1G'")
+            if not isinstance(count, int) or not 0 <= count <= MAX_HUGEPAGES:
+                raise ValueError(
+                    f"hugepages[{size!r}]: {count!r} is not an int in 0..{MAX_HUGEPAGES}"
+                )
+        if version not in VERSIONS:
+            raise ValueError(f"version: {version!r} is not one of {', '.join(VERSIONS)}")
+        if not isinstance(seed, int):
+            raise TypeError("seed must be an int")
+        self.supports_keep_ue_mapped = bool(supports_keep_ue_mapped)
+        self.version = version
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.trace = Trace()
+        self.seq = 0
+        self.step = 0
+        self.depth = 0
+        self.panicked = False
+        self.hw_memory_failure = False  # any real hardware error so far disables unpoison
+        self.soft_offline_warned = False
+        self.num_poisoned_pages = 0
+        self.mf_stats = MFStats()
+        self.sysctls = dict(_SYSCTL_DEFAULTS)
+        self.hstates = {name: Hstate(name, shift) for name, shift in HUGEPAGE_SHIFTS.items()}
+        self.folios: list[HugetlbFolio] = []
+        self._folio_pfns: list[int] = []  # head pfns of self.folios, ascending, for bisect
+        self._next_pfn = FIRST_PFN
+        self.processes: list[Process] = []
+        self.memfds: list[Memfd] = []
+        self._next_pid = 1000
+        self._doomed: list[Process] = []
+        # SIMPLIFICATION: the 1 GiB pool sits below the 2 MiB pool, each contiguous.
+        for size in ("1G", "2M"):
+            self._grow_pool(self.hstates[size], pools.get(size, 0))
+
+    @property
+    def kernel(self) -> Kernel:
+        return self
+
+    # -- the trace and the log --
+    def emit(self, kind: EventKind, **fields: object) -> TraceEvent:
+        self.seq += 1
+        event = TraceEvent(self.seq, self.step, kind, **fields)  # type: ignore[arg-type]
+        self.trace._append(event)
+        return event
+
+    def printk(self, line: str) -> None:
+        self.emit(EventKind.PRINTK, text=line)
+
+    def dmesg(self) -> list[str]:
+        """The kernel log, oldest first (E7, §B.0 formats)."""
+        return self.trace.dmesg()
+
+    # -- processes and signals --
+    def check_alive(self) -> None:
+        if self.panicked:
+            raise KernelPanic("the simulated kernel has panicked; make a new Kernel")
+
+    @entry
+    def spawn(
+        self, name: str, *, handle_sigbus: bool = False, cap_sys_admin: bool = True
+    ) -> Process:
+        """A new process. Without a SIGBUS handler any SIGBUS kills it (then E11 applies)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("spawn: name must be a non-empty str")
+        proc = Process(self, self._next_pid, name, handle_sigbus, cap_sys_admin)
+        self._next_pid += 1
+        self.processes.append(proc)
+        self.emit(EventKind.SYSCALL, pid=proc.pid, text=f"spawn({name!r}) = {proc.pid}")
+        return proc
+
+    def new_pid(self) -> int:
+        self._next_pid += 1
+        return self._next_pid - 1
+
+    def live_processes(self) -> list[Process]:
+        return [p for p in self.processes if p.alive]
+
+    def early_kill(self, proc: Process) -> bool:
+        """task_early_kill(): prctl(PR_MCE_KILL) wins over vm.memory_failure_early_kill."""
+        if proc.mce_kill == "default":
+            return bool(self.sysctls["vm.memory_failure_early_kill"])
+        return proc.mce_kill == "early"
+
+    def send_signal(self, proc: Process, info: SigInfo, pfn: int | None = None) -> SigInfo:
+        """Deliver a signal. A SIGBUS with no handler (or any SIGSEGV) kills the process when
+        the current call returns (force_sig_mceerr resets a blocked or ignored SIGBUS)."""
+        proc.signals.append(info)
+        self.emit(
+            EventKind.SIGNAL,
+            pid=proc.pid,
+            pfn=pfn,
+            addr=info.si_addr,
+            si_code=info.si_code,
+            addr_lsb=info.si_addr_lsb,
+            text=repr(info),
+        )
+        if not (proc.handle_sigbus and info.si_signo == 7):
+            self._doomed.append(proc)
+        return info
+
+    def reap(self) -> None:
+        """Let the signals that kill act (called when the outermost call returns)."""
+        while self._doomed:
+            proc = self._doomed.pop(0)
+            if proc.alive:
+                self.depth += 1
+                try:
+                    proc.do_exit(killed=True)
+                finally:
+                    self.depth -= 1
+
+    # -- the pools --
+    def _grow_pool(self, hstate: Hstate, count: int) -> None:
+        nr_pages = 1 << (hstate.shift - PAGE_SHIFT)
+        for _ in range(count):
+            pfn = -(-self._next_pfn // nr_pages) * nr_pages
+            folio = HugetlbFolio(len(self.folios), pfn, hstate.shift)
+            self.folios.append(folio)
+            self._folio_pfns.append(pfn)
+            hstate.folios.append(folio)
+            self._next_pfn = pfn + nr_pages
+
+    def folio_of_pfn(self, pfn: int) -> HugetlbFolio | None:
+        """The hugepage (live or dissolved) that holds ``pfn``, or None."""
+        if not isinstance(pfn, (int, np.integer)):
+            return None
+        i = bisect.bisect_right(self._folio_pfns, int(pfn)) - 1
+        if i < 0:
+            return None
+        folio = self.folios[i]
+        return folio if pfn < folio.pfn + folio.nr_pages else None
+
+    def hstate(self, size: str) -> HstateCounters:
+        """The pool counters of one size ("2M" or "1G")."""
+        if size not in self.hstates:
+            raise ValueError(f"hstate: size {size!r} is not one of '2M', '1G'")
+        return self.hstates[size].counters()
+
+    def alloc_folio(self, hstate: Hstate, reserved: bool) -> HugetlbFolio | None:
+        """alloc_hugetlb_folio(): a zeroed hugepage, taken from a reservation or from the free
+        pages nobody reserved; None when there is none."""
+        if not reserved and hstate.available < 1:
+            return None
+        folio = hstate.dequeue()
+        if folio is None:
+            return None
+        if reserved:
+            hstate.resv_hugepages -= 1
+        folio.state = FolioState.IN_USE
+        folio.contents = Contents(folio.nr_pages)
+        folio.alloc_seq = self.seq + 1
+        self.emit(EventKind.ALLOC, pfn=folio.pfn, folio=folio.number)
+        return folio
+
+    def free_folio(self, folio: HugetlbFolio) -> None:
+        """free_huge_folio(): back to the free list, or out of the pool if it is surplus."""
+        folio.mapping = folio.index = None
+        folio.anon = False
+        folio.contents = None
+        hstate = self.hstates[folio.hstate_name]
+        if hstate.surplus_hugepages:
+            hstate.surplus_hugepages -= 1
+            self.dissolve(folio)
+            return
+        folio.state = FolioState.FREE
+        self.emit(EventKind.FREE, pfn=folio.pfn, folio=folio.number)
+
+    def dissolve(self, folio: HugetlbFolio) -> None:
+        """dissolve_free_hugetlb_folio(): the hugepage leaves the pool (nr_hugepages - 1); its
+        healthy 4 KiB pages go to the buddy allocator and its poisoned ones stay isolated
+        (free_has_hwpoisoned(), kernel-semantics.md D.7)."""
+        folio.isolated |= set(folio.raw_hwp)
+        folio.raw_hwp.clear()
+        folio.state = FolioState.DISSOLVED
+        folio.mapping = folio.index = None
+        folio.anon = False
+        folio.contents = None
+        self.emit(EventKind.DISSOLVE, pfn=folio.pfn, folio=folio.number)
+
+    def add_to_pagecache(self, memfd: Memfd, index: int, folio: HugetlbFolio) -> None:
+        memfd.pagecache[index] = folio
+        folio.mapping, folio.index = memfd, index
+
+    def remove_from_pagecache(self, folio: HugetlbFolio) -> None:
+        assert folio.mapping is not None and folio.index is not None
+        del folio.mapping.pagecache[folio.index]
+        folio.mapping = folio.index = None
+
+    @entry
+    def set_nr_hugepages(self, size: str, count: int) -> None:
+        """echo count > /sys/kernel/mm/hugepages/hugepages-<kB>kB/nr_hugepages
+        (set_max_huge_pages()): grow with new pages, or free unused ones; pages still in use
+        above ``count`` become surplus. Raises SyscallError EINVAL for a bad count."""
+        if size not in self.hstates:
+            raise ValueError(f"set_nr_hugepages: size {size!r} is not one of '2M', '1G'")
+        if not isinstance(count, int) or not 0 <= count <= MAX_HUGEPAGES:
+            raise SyscallError(
+                errno.EINVAL, "write nr_hugepages", f"{count!r} is not in 0..{MAX_HUGEPAGES}"
+            )
+        hstate = self.hstates[size]
+        nr = hstate.nr_hugepages
+        if count > nr:
+            cut = min(hstate.surplus_hugepages, count - nr + hstate.surplus_hugepages)
+            hstate.surplus_hugepages -= cut
+            self._grow_pool(hstate, count - nr)
+        else:
+            floor = max(count, hstate.resv_hugepages + nr - hstate.free_hugepages)
+            for folio in list(hstate.folios):
+                if hstate.nr_hugepages <= floor:
+                    break
+                if folio.state is FolioState.FREE:
+                    self.dissolve(folio)
+            hstate.surplus_hugepages = max(0, hstate.nr_hugepages - count)
+        self.emit(EventKind.SYSCALL, text=f"echo {count} > hugepages-{hstate.kb}kB/nr_hugepages")
+
+    # -- memfd page cache --
+    def unmap_file_range(self, memfd: Memfd, start: int, end: int) -> None:
+        """hugetlb_vmdelete_list(): zap file pages [start, end) from every mapping."""
+        for proc in self.live_processes():
+            for vma in proc.vmas:
+                if vma.memfd is memfd:
+                    for index in [i for i in vma.ptes if start <= i < end]:
+                        zap_pte(self, vma, index)
+
+    def remove_inode_hugepages(self, memfd: Memfd, start: int, end: int) -> None:
+        """remove_inode_hugepages() over file pages [start, end) (E2, E11):
+        healthy folios go back to the pool; a poisoned one is LEAKED (stock: never freed) or,
+        PROPOSED, dissolved at once (remove_inode_single_folio() ->
+        filemap_offline_hwpoison_folio()); reservations in the range are dropped."""
+        for index in sorted(i for i in memfd.pagecache if start <= i < end):
+            folio = memfd.pagecache[index]
+            keep = folio.keep_ue_mapped
+            self.remove_from_pagecache(folio)
+            if not folio.hwpoison:
+                self.free_folio(folio)
+            elif keep:
+                self._offline_hwpoison_folio(folio)
+            else:
+                folio.state = FolioState.LEAKED
+                folio.contents = None
+                self.emit(EventKind.LEAK, pfn=folio.pfn, folio=folio.number)
+        dropped = {i for i in memfd.reserved if start <= i < end}
+        memfd.reserved -= dropped
+        if memfd.hstate is not None:
+            memfd.hstate.resv_hugepages -= len(dropped)
+
+    def _offline_hwpoison_folio(self, folio: HugetlbFolio) -> None:
+        """PROPOSED: filemap_offline_hwpoison_folio_hugetlb() (A.4 item 9): the folio is freed
+        with PG_hwpoison and dissolved; v3 logs nothing on success. The dissolve fails (-EBUSY)
+        when every free page is reserved; the folio then stays on the free list, poisoned."""
+        hstate = self.hstates[folio.hstate_name]
+        folio.state = FolioState.FREE_POISONED
+        folio.contents = None
+        if hstate.free_hugepages - hstate.resv_hugepages > 0:
+            self.dissolve(folio)
+        else:
+            self.printk(f"Memory failure: failed to dissolve hugetlb folio: {-errno.EBUSY}")
+
+    def get_memfd(self, memfd: Memfd) -> None:
+        memfd.refs += 1
+
+    def put_memfd(self, memfd: Memfd) -> None:
+        """Drop a reference; the last one releases the memfd (hugetlbfs_evict_inode(), E11)."""
+        memfd.refs -= 1
+        if memfd.refs == 0:
+            memfd.released = True
+            self.emit(EventKind.RELEASE, text=f"memfd:{memfd.name} released")
+            self.remove_inode_hugepages(memfd, 0, END_OF_FILE)
+
+    # -- memory failure --
+    @entry
+    def memory_failure(self, pfn: int, flags: int = 0) -> int:
+        """Call memory_failure(pfn, flags) directly, as an error handler in the kernel would.
+        Returns 0 or a negative errno (never raises for a recovery outcome)."""
+        return self._memory_failure(pfn, flags, None)
+
+    def _memory_failure(self, pfn: int, flags: int, current: Process | None) -> int:
+        if not self.sysctls["vm.memory_failure_recovery"]:
+            self.printk(f"Kernel panic - not syncing: Memory failure on page {pfn:x}")
+            self.panicked = True
+            raise KernelPanic(f"Memory failure on page {pfn:x} with vm.memory_failure_recovery = 0")
+        return memory_failure(self, pfn, flags, current)
+
+    def machine_check(self, proc: Process, folio: HugetlbFolio, subpage: int, vma: Vma) -> SigInfo:
+        """A load (or store) consumed a hardware error: the x86 MCE handler logs it and calls
+        memory_failure(pfn, MF_ACTION_REQUIRED) from kill_me_maybe() (E5, real-kernel.md §4)."""
+        pfn = folio.pfn + subpage
+        self.emit(
+            EventKind.MACHINE_CHECK, pid=proc.pid, pfn=pfn, folio=folio.number, subpage=subpage
+        )
+        self.printk(
+            f"mce: Uncorrected hardware memory error in user-access at {pfn << PAGE_SHIFT:x}"
+        )
+        before = len(proc.signals)
+        ret = self._memory_failure(pfn, MF_ACTION_REQUIRED, proc)
+        if ret in (0, -EHWPOISON, -errno.EOPNOTSUPP) and len(proc.signals) > before:
+            return proc.signals[-1]
+        self.printk("mce: Memory error not recovered")
+        return self.send_signal(proc, sigbus(BusCode.SI_KERNEL, 0, 0, proc.pid), pfn)
+
+    def _checked_pfn(self, call: str, pfn: int) -> HugetlbFolio:
+        if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
+            raise TypeError(f"{call}: pfn must be an int")
+        folio = self.folio_of_pfn(pfn)
+        if folio is None:
+            raise SyscallError(
+                errno.ENXIO, call, f"pfn {pfn:#x} is not memory this model simulates"
+            )
+        return folio
+
+    @entry
+    def corrupt_pfn(self, pfn: int) -> int:
+        """echo pfn > /sys/kernel/debug/hwpoison/corrupt-pfn: a software-simulated error (the
+        data stays intact): memory_failure(pfn, MF_SW_SIMULATED), no AR signal (E7 variants).
+
+        Returns 0. Raises SyscallError like the write(2): ENXIO (no such pfn), EHWPOISON
+        (already poisoned; stock: also a new raw page of a poisoned hugepage, which is still
+        counted), EBUSY (Failed). Those failures are the kernel's verdict: the poison and its
+        counters are recorded as the kernel does."""
+        self._checked_pfn("corrupt-pfn", pfn)
+        self.printk(f"Injecting memory failure at pfn {pfn:#x}")
+        folio = self.folio_of_pfn(pfn)
+        assert folio is not None
+        self.emit(
+            EventKind.INJECT,
+            pfn=pfn,
+            folio=folio.number,
+            subpage=pfn - folio.pfn,
+            text="corrupt-pfn",
+        )
+        ret = self._memory_failure(pfn, MF_SW_SIMULATED, None)
+        if ret < 0:
+            raise SyscallError(-ret, "corrupt-pfn", f"memory_failure({pfn:#x}) returned {ret}")
+        return 0
+
+    @entry
+    def unpoison_pfn(self, pfn: int) -> int:
+        """echo pfn > /sys/kernel/debug/hwpoison/unpoison-pfn (E13). Returns 0. Raises
+        SyscallError: ENXIO, EOPNOTSUPP (after a hardware error), EBUSY (not poisoned: use the
+        head pfn of a hugepage; or still referenced)."""
+        self._checked_pfn("unpoison-pfn", pfn)
+        ret = unpoison_memory(self, pfn)
+        if ret < 0:
+            raise SyscallError(-ret, "unpoison-pfn", f"unpoison_memory({pfn:#x}) returned {ret}")
+        return 0
+
+    @entry
+    def hw_ue(self, pfn: int, *, detect: str = "latent") -> int:
+        """A real uncorrected error in DRAM at the 4 KiB frame ``pfn``: its data is lost.
+
+        ``detect="latent"``: nothing happens until a load consumes it (AR, E5).
+        ``detect="scrub"``: the patrol scrubber reports it now: memory_failure(pfn, 0), action
+        optional (SRAO, real-kernel.md §4). Returns memory_failure()'s result (0 for latent).
+        Raises SyscallError ENXIO for a pfn the model does not simulate, ValueError for a bad
+        ``detect``.
+        """
+        if detect not in ("latent", "scrub"):
+            raise ValueError(f"hw_ue: detect must be 'latent' or 'scrub', not {detect!r}")
+        folio = self._checked_pfn("hw_ue", pfn)
+        subpage = pfn - folio.pfn
+        folio.bad.add(subpage)
+        folio.last_event[subpage] = self.seq + 1
+        self.emit(
+            EventKind.INJECT,
+            pfn=pfn,
+            folio=folio.number,
+            subpage=subpage,
+            text=f"hardware UE ({detect})",
+        )
+        if detect == "latent":
+            return 0
+        self.emit(EventKind.MACHINE_CHECK, pfn=pfn, folio=folio.number, subpage=subpage)
+        self.printk("mce: [Hardware Error]: Machine check events logged")
+        return self._memory_failure(pfn, 0, None)
+
+    # -- counters and files --
+    def meminfo(self) -> dict[str, int]:
+        """/proc/meminfo keys of this story; sizes in kB, HugePages_* for the default size."""
+        h = self.hstates[DEFAULT_HUGEPAGE_SIZE]
+        return {
+            "HardwareCorrupted": self.num_poisoned_pages << (PAGE_SHIFT - 10),
+            "HugePages_Total": h.nr_hugepages,
+            "HugePages_Free": h.free_hugepages,
+            "HugePages_Rsvd": h.resv_hugepages,
+            "HugePages_Surp": h.surplus_hugepages,
+            "Hugepagesize": h.kb,
+            "Hugetlb": sum(s.nr_hugepages * s.kb for s in self.hstates.values()),
+        }
+
+    def _files(self) -> dict[str, str]:
+        m = self.meminfo()
+        files = {
+            "/proc/meminfo": (
+                f"HardwareCorrupted: {m['HardwareCorrupted']:5d} kB\n"
+                f"HugePages_Total:   {m['HugePages_Total']:5d}\n"
+                f"HugePages_Free:    {m['HugePages_Free']:5d}\n"
+                f"HugePages_Rsvd:    {m['HugePages_Rsvd']:5d}\n"
+                f"HugePages_Surp:    {m['HugePages_Surp']:5d}\n"
+                f"Hugepagesize:   {m['Hugepagesize']:8d} kB\n"
+                f"Hugetlb:        {m['Hugetlb']:8d} kB\n"
+            ),
+        }
+        for name, value in self.sysctls.items():
+            files["/proc/sys/" + name.replace(".", "/")] = f"{value}\n"
+        for h in self.hstates.values():
+            c = h.counters()
+            for field in ("nr_hugepages", "free_hugepages", "resv_hugepages", "surplus_hugepages"):
+                files[f"/sys/kernel/mm/hugepages/hugepages-{h.kb}kB/{field}"] = (
+                    f"{getattr(c, field)}\n"
+                )
+        for field in ("total", "ignored", "failed", "delayed", "recovered"):
+            path = f"/sys/devices/system/node/node0/memory_failure/{field}"
+            files[path] = f"{getattr(self.mf_stats, field)}\n"
+        return files
+
+    def cat(self, path: str) -> str:
+        """The text of a procfs or sysfs file. Raises SyscallError ENOENT for others."""
+        files = self._files()
+        if path not in files:
+            raise SyscallError(errno.ENOENT, "open", f"{path}: no such file in this model")
+        return files[path]
+
+    @entry
+    def sysctl(self, name: str, value: int | None = None) -> int:
+        """Read, or set, a sysctl: vm.memory_failure_early_kill, vm.memory_failure_recovery,
+        vm.enable_soft_offline (0 or 1), vm.nr_hugepages (the default size's pool).
+        Raises SyscallError ENOENT (unknown name) or EINVAL (bad value)."""
+        if name == "vm.nr_hugepages":
+            if value is not None:
+                self.set_nr_hugepages(DEFAULT_HUGEPAGE_SIZE, value)
+            return self.hstates[DEFAULT_HUGEPAGE_SIZE].nr_hugepages
+        if name not in self.sysctls:
+            raise SyscallError(errno.ENOENT, "sysctl", f"{name}: no such sysctl in this model")
+        if value is not None:
+            if isinstance(value, bool) or value not in (0, 1):
+                raise SyscallError(errno.EINVAL, "sysctl", f"{name} takes 0 or 1, not {value!r}")
+            self.sysctls[name] = value
+            self.emit(EventKind.SYSCALL, text=f"sysctl {name}={value}")
+        return self.sysctls[name]
+
+    def snapshot(self) -> Snapshot:
+        """An immutable view for plots: per folio, state codes per 4 KiB subpage; counters."""
+        return take_snapshot(self)
+
+    def comm(self, name: str) -> str:
+        return name[: TASK_COMM_LEN - 1]

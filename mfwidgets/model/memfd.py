@@ -1,0 +1,167 @@
+"""A memfd: an anonymous hugetlbfs file (inode, page cache, reservations) and its open files.
+
+Mirrors: mm/memfd.c (sanitize_flags, alloc_file, memfd_create); fs/hugetlbfs/inode.c
+(hugetlbfs_read_iter, adjust_range_hwpoison, hugetlbfs_setattr, hugetlbfs_fallocate).
+The removal of folios (remove_inode_hugepages) needs the pool, so it lives in kernel.py.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from .constants import (
+    MFD,
+    MFD_HUGE_MASK,
+    MFD_HUGE_SHIFT,
+    MFD_NAME_MAX_LEN,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    SIZE_BY_SHIFT,
+)
+from .errors import SyscallError
+from .folio import HugetlbFolio
+from .hstate import Hstate
+
+_MFD_ALL_FLAGS = MFD.MFD_CLOEXEC | MFD.MFD_ALLOW_SEALING | MFD.MFD_HUGETLB
+_MFD_ALL_FLAGS |= MFD.MFD_NOEXEC_SEAL | MFD.MFD_EXEC
+
+
+def check_memfd_create(name: object, flags: int, supports_keep: bool) -> int | None:
+    """sanitize_flags() and the name checks of memfd_create().
+
+    Returns: the hugepage shift the flags ask for (0 = the default size), or None for a
+    plain (shmem) memfd.
+    Raises SyscallError:
+      EFAULT  name is None (a NULL pointer);
+      EINVAL  an unknown flag; MFD_EXEC with MFD_NOEXEC_SEAL; a size without MFD_HUGETLB;
+              MFD_MF_KEEP_UE_MAPPED without MFD_HUGETLB (PROPOSED) or on a kernel without the
+              series (where 0x20 is an unknown flag); a name longer than 249 bytes;
+      ENODEV  a hugepage size this kernel has no hstate for (hugetlb_file_setup).
+    """
+    call = "memfd_create"
+    if name is None:
+        raise SyscallError(errno.EFAULT, call, "name is a NULL pointer")
+    if not isinstance(name, str):
+        raise TypeError(f"memfd_create: name must be a str, not {type(name).__name__}")
+    if not isinstance(flags, int) or flags < 0 or flags >= 1 << 32:
+        raise SyscallError(errno.EINVAL, call, f"flags {flags!r} is not an unsigned int")
+    allowed = int(_MFD_ALL_FLAGS)
+    if supports_keep:
+        allowed |= MFD.MFD_MF_KEEP_UE_MAPPED
+    hugetlb = bool(flags & MFD.MFD_HUGETLB)
+    if hugetlb:
+        allowed |= MFD_HUGE_MASK << MFD_HUGE_SHIFT
+    unknown = flags & ~allowed
+    if unknown:
+        if unknown & MFD.MFD_MF_KEEP_UE_MAPPED and not supports_keep:
+            rule = "MFD_MF_KEEP_UE_MAPPED (0x20) is unknown to a kernel without the proposed series"
+        elif unknown & (MFD_HUGE_MASK << MFD_HUGE_SHIFT):
+            rule = "a hugepage size needs MFD_HUGETLB"
+        else:
+            rule = f"unknown flags {unknown:#x}"
+        raise SyscallError(errno.EINVAL, call, rule)
+    if flags & MFD.MFD_EXEC and flags & MFD.MFD_NOEXEC_SEAL:
+        raise SyscallError(errno.EINVAL, call, "MFD_EXEC and MFD_NOEXEC_SEAL exclude each other")
+    # PROPOSED: v3 sanitize_flags() tests MFD_MF_KEEP_UE_MAPPED alone (v2 wrongly tested
+    # MFD_HUGETLB | MFD_MF_KEEP_UE_MAPPED); kernel-semantics.md A.3.
+    if flags & MFD.MFD_MF_KEEP_UE_MAPPED and not hugetlb:
+        raise SyscallError(errno.EINVAL, call, "MFD_MF_KEEP_UE_MAPPED requires MFD_HUGETLB")
+    if len(name.encode()) > MFD_NAME_MAX_LEN:
+        raise SyscallError(errno.EINVAL, call, f"name is longer than {MFD_NAME_MAX_LEN} bytes")
+    if not hugetlb:
+        return None
+    shift = (flags >> MFD_HUGE_SHIFT) & MFD_HUGE_MASK
+    if shift and shift not in SIZE_BY_SHIFT:
+        raise SyscallError(errno.ENODEV, call, f"no hugepage size 2^{shift} on this machine")
+    return shift
+
+
+class Memfd:
+    """The inode of a memfd and everything hanging off it.
+
+    ``refs`` counts what keeps the file alive: open files (fd table entries) and mappings. The
+    memfd is *released* (the inode evicted) when it drops to 0, not at close() (E11).
+    """
+
+    def __init__(self, ino: int, name: str, flags: int, hstate: Hstate | None) -> None:
+        self.ino = ino
+        self.name = name
+        self.flags = flags
+        self.hstate = hstate  # None for a plain shmem memfd
+        # PROPOSED: AS_MF_KEEP_UE_MAPPED on file->f_mapping, set once at creation (A.3).
+        self.keep_ue_mapped = bool(flags & MFD.MFD_MF_KEEP_UE_MAPPED)
+        self.i_size = 0
+        self.pagecache: dict[int, HugetlbFolio] = {}
+        self.reserved: set[int] = set()  # indices reserved for shared mappings, not yet faulted
+        self.seals = 0
+        self.refs = 0
+        self.released = False
+
+    @property
+    def hugetlb(self) -> bool:
+        return self.hstate is not None
+
+    @property
+    def shift(self) -> int:
+        return self.hstate.shift if self.hstate is not None else PAGE_SHIFT
+
+    @property
+    def size(self) -> int:
+        """The hugepage size (f_bsize of fstatfs)."""
+        return 1 << self.shift
+
+    def __repr__(self) -> str:
+        return f"<Memfd memfd:{self.name} ino={self.ino} size={self.i_size:#x}>"
+
+
+class OpenFile:
+    """struct file: shared by dup() and fork(); holds the file position."""
+
+    def __init__(self, memfd: Memfd) -> None:
+        self.memfd = memfd
+        self.pos = 0
+        self.refs = 0
+
+
+def hwpoison_safe_bytes(folio: HugetlbFolio, offset: int, nbytes: int) -> int:
+    """adjust_range_hwpoison(): how many bytes from ``offset`` (within the folio) can be read
+    before the first raw page on the folio's raw-error list."""
+    first = offset >> PAGE_SHIFT
+    last = (offset + nbytes - 1) >> PAGE_SHIFT
+    poisoned = [s for s in folio.raw_hwp if first <= s <= last]
+    if not poisoned:
+        return nbytes
+    return max(0, (min(poisoned) << PAGE_SHIFT) - offset)
+
+
+def read_plan(memfd: Memfd, pos: int, count: int) -> tuple[list[tuple[int, int, int]], int]:
+    """hugetlbfs_read_iter() (6.12 and later, kernel-semantics.md E6 and real-kernel.md §3).
+
+    Returns (chunks, retval): ``chunks`` are (index, offset in folio, length) to copy in order
+    (a hole reads as zeros), ``retval`` the byte count the call returns or -EIO. A poisoned raw
+    page stops the read: a short count ending exactly at it, or -EIO when the call reaches it
+    before copying anything from that hugepage (the EIO overwrites an earlier partial count).
+    """
+    size = memfd.size
+    chunks: list[tuple[int, int, int]] = []
+    retval = 0
+    while count > 0 and pos < memfd.i_size:
+        index, offset = divmod(pos, size)
+        nr = min(size - offset, memfd.i_size - pos)
+        folio = memfd.pagecache.get(index)
+        want = nr
+        if folio is not None and folio.hwpoison:
+            want = hwpoison_safe_bytes(folio, offset, nr)
+            if want == 0:
+                return chunks, -errno.EIO
+        copied = min(want, count)
+        chunks.append((index, offset, copied))
+        retval += copied
+        pos += copied
+        count -= copied
+        if copied != nr and count:
+            break
+    return chunks, retval
+
+
+PAGE_MASK = ~(PAGE_SIZE - 1)

@@ -1,0 +1,323 @@
+"""memory_failure(): what the kernel does with a poisoned 4 KiB frame of a hugepage.
+
+Mirrors: mm/memory-failure.c (memory_failure, try_memory_failure_hugetlb,
+hugetlb_update_hwpoison, hwpoison_user_mappings, collect_procs_file, kill_procs,
+kill_accessing_process, me_huge_page, action_result, unpoison_memory, soft_offline_page) in
+2026 mainline as Debian's 7.3.4 behaves, plus the PROPOSED MFD_MF_KEEP_UE_MAPPED v3 series.
+Section names (E7...) refer to kernel-semantics.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import errno
+from typing import TYPE_CHECKING
+
+from .constants import MF_ACTION_REQUIRED, MF_SW_SIMULATED, PAGE_SHIFT, BusCode
+from .errors import EHWPOISON
+from .folio import FolioState, HugetlbFolio
+from .mm import Vma
+from .siginfo import sigbus
+from .trace import EventKind
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .process import Process
+
+
+class MFMsg(enum.Enum):
+    """action_page_types[]: the kind of page memory_failure() found."""
+
+    HUGE = "huge page"
+    FREE_HUGE = "free huge page"
+    BUDDY = "free buddy page"
+    ALREADY_POISONED = "already poisoned page"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class MFResult(enum.Enum):
+    """action_name[]: the outcome, and the node memory_failure/ bucket it is counted in."""
+
+    IGNORED = "Ignored"
+    FAILED = "Failed"
+    DELAYED = "Delayed"
+    RECOVERED = "Recovered"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass
+class MFStats:
+    """/sys/devices/system/node/node0/memory_failure/{total,ignored,failed,delayed,recovered}."""
+
+    total: int = 0
+    ignored: int = 0
+    failed: int = 0
+    delayed: int = 0
+    recovered: int = 0
+
+
+# -- the chokepoint ------------------------------------------------------------------------
+def action_result(k: Kernel, pfn: int, msg: MFMsg, result: MFResult) -> int:
+    """Log, trace and count one outcome. Returns 0 for Recovered/Delayed, else -EBUSY.
+
+    "already poisoned" events are not counted (Kyle Meyer's fix, v6.17; B.0)."""
+    folio = k.folio_of_pfn(pfn)
+    k.emit(
+        EventKind.MEMORY_FAILURE,
+        pfn=pfn,
+        folio=None if folio is None else folio.number,
+        subpage=None if folio is None else pfn - folio.pfn,
+        mf_type=msg.value,
+        mf_result=result.value,
+    )
+    if msg is not MFMsg.ALREADY_POISONED:
+        k.mf_stats.total += 1
+        bucket = result.name.lower()
+        setattr(k.mf_stats, bucket, getattr(k.mf_stats, bucket) + 1)
+    k.printk(f"Memory failure: {pfn:#x}: recovery action for {msg.value}: {result.value}")
+    return 0 if result in (MFResult.RECOVERED, MFResult.DELAYED) else -errno.EBUSY
+
+
+# -- signals ---------------------------------------------------------------------------------
+def _lsb(folio: HugetlbFolio) -> int:
+    # PROPOSED: __add_to_kill() and kill_accessing_process() report PAGE_SHIFT when the
+    # mapping has MFD_MF_KEEP_UE_MAPPED (A.4 items 3 and 4); stock reports the folio's shift.
+    return PAGE_SHIFT if folio.keep_ue_mapped else folio.shift
+
+
+def _vmas_mapping(k: Kernel, folio: HugetlbFolio) -> list[tuple[Process, Vma, int]]:
+    """collect_procs_file()/collect_procs_anon(): every (process, VMA, index) that covers the
+    folio: for a page-cache folio any VMA of that file range, mapped in or not; for an anonymous
+    folio the VMAs whose entries point at it."""
+    found = []
+    for proc in k.live_processes():
+        for vma in proc.vmas:
+            if folio.anon:
+                found += [(proc, vma, i) for i, p in vma.ptes.items() if p.folio is folio]
+            elif folio.mapping is vma.memfd and folio.index is not None and vma.covers(folio.index):
+                found.append((proc, vma, folio.index))
+    return found
+
+
+def _kill_proc(k: Kernel, proc: Process, pfn: int, code: BusCode, addr: int, lsb: int) -> None:
+    k.printk(
+        f"Memory failure: {pfn:#x}: Sending SIGBUS to {proc.comm}:{proc.pid} "
+        "due to hardware memory corruption"
+    )
+    k.send_signal(proc, sigbus(code, addr, lsb, proc.pid), pfn)
+
+
+def kill_accessing_process(
+    k: Kernel, current: Process | None, folio: HugetlbFolio, subpage: int
+) -> int:
+    """The "already poisoned" path: SIGBUS AR to the task that touched it again, at the precise
+    4 KiB address (Jane Chu, Jan 2026) found by walking its page tables (E9a).
+
+    Returns -EHWPOISON if the task maps the folio, else 0."""
+    if current is None:
+        return 0
+    for vma in current.vmas:
+        for index, pte in vma.ptes.items():
+            if pte.folio is folio:
+                addr = vma.addr_of(index, subpage)
+                _kill_proc(
+                    k, current, folio.pfn + subpage, BusCode.BUS_MCEERR_AR, addr, _lsb(folio)
+                )
+                return -EHWPOISON
+    return 0
+
+
+def hwpoison_user_mappings(
+    k: Kernel, folio: HugetlbFolio, subpage: int, flags: int, current: Process | None
+) -> None:
+    """Unmap (stock) and signal the users of a newly poisoned folio (E7).
+
+    - nobody has it mapped: nothing happens here;
+    - AR event: the current task gets BUS_MCEERR_AR; other tasks only if early-kill, with AO;
+    - stock: every present entry becomes a hwpoison entry (try_to_unmap, TTU_HWPOISON);
+    - PROPOSED keep: unmap_poisoned_folio() is skipped; signals still go out, lsb 12.
+    """
+    if folio.mapcount == 0:
+        return
+    victims = []
+    for proc, vma, index in _vmas_mapping(k, folio):
+        if flags & MF_ACTION_REQUIRED and proc is current:
+            code = BusCode.BUS_MCEERR_AR
+        elif k.early_kill(proc):
+            code = BusCode.BUS_MCEERR_AO
+        else:
+            continue
+        victims.append((proc, code, vma.addr_of(index, subpage)))
+    if not folio.keep_ue_mapped:
+        for proc, vma, index in _vmas_mapping(k, folio):
+            pte = vma.ptes.get(index)
+            if pte is not None and pte.folio is folio and not pte.hwpoison:
+                pte.hwpoison = True
+                folio.mapcount -= 1
+                k.emit(
+                    EventKind.UNMAP,
+                    pid=proc.pid,
+                    pfn=folio.pfn,
+                    folio=folio.number,
+                    addr=vma.addr_of(index),
+                )
+    for proc, code, addr in victims:
+        _kill_proc(k, proc, folio.pfn + subpage, code, addr, _lsb(folio))
+
+
+# -- the entry point -------------------------------------------------------------------------
+def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = None) -> int:
+    """Handle an uncorrected error at ``pfn``. Returns 0 or a negative errno, as the kernel.
+
+    Returns:
+      0            recovered (or, for keep, a new raw page of a kept folio: E9b keep);
+      -EHWPOISON   that raw page was already poisoned (E9a), or stock: a new raw page in a
+                   folio that is already poisoned (E9b stock, "huge page: Failed", counted);
+      -EBUSY       the result was Failed or Ignored (e.g. a free hugepage with no headroom);
+      -ENXIO       not memory this model simulates.
+    """
+    if not flags & MF_SW_SIMULATED:
+        k.hw_memory_failure = True
+    folio = k.folio_of_pfn(pfn)
+    if folio is None:
+        return -errno.ENXIO
+    subpage = pfn - folio.pfn
+    folio.last_event[subpage] = k.seq + 1
+    if folio.state is FolioState.DISSOLVED:
+        # A 4 KiB page of a dissolved hugepage: now an ordinary buddy page.
+        if subpage in folio.isolated:
+            action_result(k, pfn, MFMsg.ALREADY_POISONED, MFResult.FAILED)
+            return -EHWPOISON
+        folio.isolated.add(subpage)
+        k.num_poisoned_pages += 1
+        return action_result(k, pfn, MFMsg.BUDDY, MFResult.RECOVERED)
+
+    if subpage in folio.raw_hwp:
+        res = -EHWPOISON
+        if flags & MF_ACTION_REQUIRED:
+            res = kill_accessing_process(k, current, folio, subpage)
+        action_result(k, pfn, MFMsg.ALREADY_POISONED, MFResult.FAILED)
+        return res
+    already = folio.hwpoison
+    folio.raw_hwp[subpage] = k.seq + 1
+    k.num_poisoned_pages += 1
+    if already and not folio.keep_ue_mapped:
+        # hugetlb_update_hwpoison() -> MF_HUGETLB_FOLIO_PRE_POISONED; counted since a148a2040191.
+        res = -EHWPOISON
+        if flags & MF_ACTION_REQUIRED:
+            res = kill_accessing_process(k, current, folio, subpage)
+        action_result(k, pfn, MFMsg.HUGE, MFResult.FAILED)
+        return res
+    # PROPOSED: under keep, a new raw page of a kept folio is handled as a first error (E9b;
+    # the v3 intent, kernel-semantics.md D.5).
+    if folio.state is FolioState.FREE:
+        # E8: dissolve_free_hugetlb_folio() needs one page of headroom above the reservations.
+        hstate = k.hstates[folio.hstate_name]
+        if hstate.available >= 1:
+            k.dissolve(folio)
+            return action_result(k, pfn, MFMsg.FREE_HUGE, MFResult.RECOVERED)
+        folio.state = FolioState.FREE_POISONED
+        return action_result(k, pfn, MFMsg.FREE_HUGE, MFResult.FAILED)
+    if folio.state is not FolioState.IN_USE and folio.state is not FolioState.KEPT:
+        # A free-poisoned or leaked folio was caught above (it has hwpoison already).
+        raise AssertionError(f"memory_failure on {folio!r}")
+    hwpoison_user_mappings(k, folio, subpage, flags, current)
+    if folio.anon:
+        # me_huge_page() -> __page_handle_poison(): an anonymous hugepage is dissolved at once.
+        k.dissolve(folio)
+    else:
+        folio.state = FolioState.KEPT if folio.keep_ue_mapped else FolioState.OFFLINED
+    return action_result(k, pfn, MFMsg.HUGE, MFResult.RECOVERED)
+
+
+# -- unpoison and soft offline ---------------------------------------------------------------
+def unpoison_memory(k: Kernel, pfn: int) -> int:
+    """unpoison_memory() (E13; message format of 6.12 and later, real-kernel.md §3).
+
+    Returns 0, or -ENXIO (no such pfn), -EOPNOTSUPP (after any real hardware error), -EBUSY
+    (not poisoned: a hugepage's flag is on its head pfn only; still referenced or mapped)."""
+    folio = k.folio_of_pfn(pfn)
+    if folio is None:
+        return -errno.ENXIO
+    if k.hw_memory_failure:
+        k.printk(f"Unpoison: {pfn:#x}: disabled after HW memory failure")
+        return -errno.EOPNOTSUPP
+    subpage = pfn - folio.pfn
+    if folio.state is FolioState.DISSOLVED:
+        if subpage not in folio.isolated:
+            k.printk(f"Unpoison: {pfn:#x}: page was already unpoisoned")
+            return -errno.EBUSY
+        folio.isolated.discard(subpage)  # put_page_back_buddy()
+        k.num_poisoned_pages -= 1
+    else:
+        if subpage != 0 or not folio.hwpoison:
+            k.printk(f"Unpoison: {pfn:#x}: page was already unpoisoned")
+            return -errno.EBUSY
+        if folio.mapping is not None or folio.mapcount or folio.anon:
+            k.printk(f"Unpoison: {pfn:#x}: someone grabs the hwpoison page")
+            return -errno.EBUSY
+        k.num_poisoned_pages -= len(folio.raw_hwp)  # folio_free_raw_hwp(): all at once
+        folio.raw_hwp.clear()
+        if folio.state is FolioState.LEAKED:
+            k.free_folio(folio)
+        else:
+            folio.state = FolioState.FREE
+    folio.last_event[subpage] = k.seq + 1
+    k.emit(EventKind.UNPOISON, pfn=pfn, folio=folio.number, subpage=subpage)
+    k.printk(f"Unpoison: {pfn:#x}: software-unpoisoned page")
+    return 0
+
+
+def soft_offline_page(k: Kernel, pfn: int) -> int:
+    """soft_offline_page() for an in-use hugepage (E14): migrate its contents to a new
+    hugepage, dissolve the old one and poison the raw page. No signal, no data lost.
+
+    Returns 0 (also when already poisoned), -EOPNOTSUPP (vm.enable_soft_offline = 0), -EBUSY
+    (no free hugepage to migrate to), -ENXIO (no such pfn).
+    SIMPLIFICATION: the copy does not consume a latent hardware error of the source.
+    """
+    folio = k.folio_of_pfn(pfn)
+    if folio is None:
+        return -errno.ENXIO
+    if not k.sysctls["vm.enable_soft_offline"]:
+        if not k.soft_offline_warned:
+            k.soft_offline_warned = True
+            k.printk("Soft offline: disabled by /proc/sys/vm/enable_soft_offline")
+        return -errno.EOPNOTSUPP
+    if folio.hwpoison or folio.state is FolioState.DISSOLVED:
+        k.printk(f"Soft offline: {pfn:#x}: page already poisoned")
+        return 0
+    hstate = k.hstates[folio.hstate_name]
+    new = k.alloc_folio(hstate, False)
+    if new is None:
+        k.printk(f"Soft offline: {pfn:#x}: hugepage migration failed -12")
+        return -errno.EBUSY
+    assert folio.contents is not None
+    new.contents = folio.contents.copy()
+    new.anon = folio.anon
+    if folio.mapping is not None and folio.index is not None:
+        memfd, index = folio.mapping, folio.index
+        k.remove_from_pagecache(folio)
+        k.add_to_pagecache(memfd, index, new)
+    for proc in k.live_processes():
+        for vma in proc.vmas:
+            for pte in vma.ptes.values():
+                if pte.folio is folio:
+                    pte.folio = new
+                    if not pte.hwpoison:
+                        folio.mapcount -= 1
+                        new.mapcount += 1
+    subpage = pfn - folio.pfn
+    folio.raw_hwp[subpage] = k.seq + 1
+    folio.anon = False
+    k.num_poisoned_pages += 1
+    k.dissolve(folio)
+    k.emit(EventKind.SOFT_OFFLINE, pfn=pfn, folio=folio.number, subpage=subpage)
+    return 0

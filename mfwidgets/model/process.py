@@ -1,0 +1,694 @@
+"""Process: a user of the model, with an fd table and an address space; its methods are the
+syscalls of the story.
+
+Mirrors: mm/memfd.c memfd_create, fs/open.c ftruncate/fallocate, mm/mmap.c mmap/munmap,
+mm/madvise.c madvise_inject_error, fs/read_write.c read/pread/lseek/write, kernel/sys.c
+prctl(PR_MCE_KILL), kernel/fork.c, kernel/exit.c. Sections (E1...) refer to kernel-semantics.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+from typing import TYPE_CHECKING
+
+from .constants import (
+    F_SEAL_EXEC,
+    F_SEAL_GROW,
+    F_SEAL_SEAL,
+    F_SEAL_SHRINK,
+    F_SEAL_WRITE,
+    FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE,
+    HUGETLBFS_MAGIC,
+    MADV_HWPOISON,
+    MADV_SOFT_OFFLINE,
+    MAP_NORESERVE,
+    MAP_POPULATE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MF_ACTION_REQUIRED,
+    MF_COUNT_INCREASED,
+    MF_SW_SIMULATED,
+    MFD,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PROT_WRITE,
+    SEEK_CUR,
+    SEEK_END,
+    SEEK_SET,
+    TASK_COMM_LEN,
+    TMPFS_MAGIC,
+)
+from .entry import entry
+from .errors import SyscallError, esrch
+from .folio import HugetlbFolio
+from .memfd import Memfd, OpenFile, check_memfd_create, read_plan
+from .memory_failure import soft_offline_page
+from .mm import Pte, Vma, VmFault, find_vma, hugetlb_fault, user_access, zap_pte
+from .siginfo import Access, SigInfo
+from .trace import EventKind
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+MMAP_BASE = 0x7F0000000000
+FIRST_FD = 3  # 0, 1 and 2 are the standard streams
+MCE_KILL_POLICIES = ("early", "late", "default")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatFs:
+    f_type: int
+    f_bsize: int
+
+
+def _flag_names(flags: int) -> str:
+    names = [m.name or "" for m in MFD if flags & m]
+    rest = flags & ~sum(int(m) for m in MFD)
+    if rest:
+        names.append(f"{rest:#x}")
+    return "|".join(names) or "0"
+
+
+class Process:
+    """A process. ``signals`` lists every SigInfo delivered to it, in order; ``alive`` turns
+    False at exit() or when a SIGBUS without a handler kills it."""
+
+    def __init__(
+        self, k: Kernel, pid: int, name: str, handle_sigbus: bool, cap_sys_admin: bool
+    ) -> None:
+        self._k = k
+        self.pid = pid
+        self.name = name
+        self.alive = True
+        self.handle_sigbus = handle_sigbus
+        self.cap_sys_admin = cap_sys_admin
+        self.mce_kill = "default"  # prctl(PR_MCE_KILL) policy, inherited by fork()
+        self.signals: list[SigInfo] = []
+        self.fds: dict[int, OpenFile] = {}
+        self.vmas: list[Vma] = []
+        self._next_addr = MMAP_BASE
+
+    @property
+    def kernel(self) -> Kernel:
+        return self._k
+
+    @property
+    def comm(self) -> str:
+        """The name the kernel log shows (truncated to 15 characters)."""
+        return self.name[: TASK_COMM_LEN - 1]
+
+    def __repr__(self) -> str:
+        return f"<Process {self.comm}:{self.pid} {'alive' if self.alive else 'exited'}>"
+
+    # -- helpers --
+    def _live(self, call: str) -> None:
+        if not self.alive:
+            raise esrch(call, self.pid)
+
+    def _file(self, call: str, fd: int) -> OpenFile:
+        self._live(call)
+        if isinstance(fd, bool) or not isinstance(fd, int):
+            raise TypeError(f"{call}: fd must be an int")
+        file = self.fds.get(fd)
+        if file is None:
+            raise SyscallError(errno.EBADF, call, f"fd {fd} is not open")
+        return file
+
+    def _hugetlb(self, call: str, fd: int) -> Memfd:
+        memfd = self._file(call, fd).memfd
+        if not memfd.hugetlb:
+            # SIMPLIFICATION: a memfd without MFD_HUGETLB (shmem) can be created, truncated and
+            # closed; the model simulates no shmem pages.
+            raise SyscallError(errno.EOPNOTSUPP, call, "the model simulates only hugetlbfs memfds")
+        return memfd
+
+    def _install(self, file: OpenFile) -> int:
+        fd = FIRST_FD
+        while fd in self.fds:
+            fd += 1
+        self.fds[fd] = file
+        file.refs += 1
+        self._k.get_memfd(file.memfd)
+        return fd
+
+    def _log(self, text: str) -> None:
+        self._k.emit(EventKind.SYSCALL, pid=self.pid, text=text)
+
+    # -- files --
+    @entry
+    def memfd_create(self, name: str, flags: int = 0) -> int:
+        """E1. Returns an fd. Raises SyscallError: EFAULT, EINVAL, ENODEV (see
+        memfd.check_memfd_create)."""
+        self._live("memfd_create")
+        k = self._k
+        shift = check_memfd_create(name, flags, k.supports_keep_ue_mapped)
+        hstate = None
+        if shift is not None:
+            hstate = next(
+                h for h in k.hstates.values() if h.shift == (shift or k.hstates["2M"].shift)
+            )
+        memfd = Memfd(len(k.memfds) + 1, name, flags, hstate)
+        if not flags & (MFD.MFD_ALLOW_SEALING | MFD.MFD_NOEXEC_SEAL):
+            memfd.seals = F_SEAL_SEAL
+        if flags & MFD.MFD_NOEXEC_SEAL:
+            memfd.seals |= F_SEAL_EXEC
+        k.memfds.append(memfd)
+        fd = self._install(OpenFile(memfd))
+        self._log(f'memfd_create("{name}", {_flag_names(flags)}) = {fd}')
+        return fd
+
+    def fstatfs(self, fd: int) -> StatFs:
+        """f_type HUGETLBFS_MAGIC and f_bsize the hugepage size (E1). Raises EBADF."""
+        memfd = self._file("fstatfs", fd).memfd
+        if memfd.hugetlb:
+            return StatFs(HUGETLBFS_MAGIC, memfd.size)
+        return StatFs(TMPFS_MAGIC, PAGE_SIZE)
+
+    @entry
+    def ftruncate(self, fd: int, length: int) -> None:
+        """E2. Shrinking unmaps and removes the pages past ``length`` (poisoned ones: stock
+        leaks, PROPOSED keep dissolves). Raises SyscallError: EBADF; EINVAL (negative, or not a
+        multiple of the hugepage size); EPERM (F_SEAL_SHRINK / F_SEAL_GROW)."""
+        file = self._file("ftruncate", fd)
+        memfd = file.memfd
+        if isinstance(length, bool) or not isinstance(length, int):
+            raise TypeError("ftruncate: length must be an int")
+        if length < 0:
+            raise SyscallError(errno.EINVAL, "ftruncate", "length is negative")
+        if memfd.hugetlb and length % memfd.size:
+            raise SyscallError(
+                errno.EINVAL,
+                "ftruncate",
+                f"{length:#x} is not a multiple of the hugepage size {memfd.size:#x}",
+            )
+        if length < memfd.i_size and memfd.seals & F_SEAL_SHRINK:
+            raise SyscallError(errno.EPERM, "ftruncate", "the memfd is sealed with F_SEAL_SHRINK")
+        if length > memfd.i_size and memfd.seals & F_SEAL_GROW:
+            raise SyscallError(errno.EPERM, "ftruncate", "the memfd is sealed with F_SEAL_GROW")
+        old = memfd.i_size
+        memfd.i_size = length
+        if memfd.hugetlb and length < old:
+            start = length >> memfd.shift
+            self._k.unmap_file_range(memfd, start, 1 << 62)
+            self._k.remove_inode_hugepages(memfd, start, 1 << 62)
+        self._log(f"ftruncate({fd}, {length:#x}) = 0")
+
+    @entry
+    def fallocate(self, fd: int, mode: int, offset: int, length: int) -> None:
+        """E2. mode 0 or FALLOC_FL_KEEP_SIZE allocates (present pages are skipped);
+        FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE removes whole hugepages in the range and zeroes
+        partial ones. Raises SyscallError: EBADF; EOPNOTSUPP (other modes, or a punch without
+        KEEP_SIZE); EINVAL (offset < 0 or length <= 0); EPERM (seals); ENOSPC (not enough
+        free hugepages; SIMPLIFICATION: checked up front, so nothing is allocated)."""
+        memfd = self._hugetlb("fallocate", fd)
+        if mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) or mode == FALLOC_FL_PUNCH_HOLE:
+            raise SyscallError(
+                errno.EOPNOTSUPP, "fallocate", f"mode {mode:#x} is not supported by hugetlbfs"
+            )
+        if offset < 0 or length <= 0:
+            raise SyscallError(errno.EINVAL, "fallocate", "offset < 0 or length <= 0")
+        if mode & FALLOC_FL_PUNCH_HOLE:
+            self._punch_hole(memfd, offset, length)
+        else:
+            self._allocate(memfd, mode, offset, length)
+        self._log(f"fallocate({fd}, {mode:#x}, {offset:#x}, {length:#x}) = 0")
+
+    def _punch_hole(self, memfd: Memfd, offset: int, length: int) -> None:
+        """hugetlbfs_punch_hole()."""
+        if memfd.seals & F_SEAL_WRITE:
+            raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_WRITE")
+        size, end = memfd.size, offset + length
+        hole_start = -(-offset // size) * size
+        hole_end = end // size * size
+        if offset < hole_start:
+            self._zero_partial(memfd, offset, min(end, hole_start))
+        if end > hole_end and end > hole_start:
+            self._zero_partial(memfd, hole_end, end)
+        if hole_end > hole_start:
+            first, last = hole_start >> memfd.shift, hole_end >> memfd.shift
+            self._k.unmap_file_range(memfd, first, last)
+            self._k.remove_inode_hugepages(memfd, first, last)
+
+    @staticmethod
+    def _zero_partial(memfd: Memfd, start: int, end: int) -> None:
+        """hugetlbfs_zero_partial_page(). SIMPLIFICATION: zeroing a poisoned subpage is not a
+        kernel-mode machine check here (kernel-semantics.md D.13, no source). [L]"""
+        folio = memfd.pagecache.get(start >> memfd.shift)
+        if folio is not None and folio.contents is not None:
+            base = (start >> memfd.shift) << memfd.shift
+            folio.contents.fill(start - base, end - start, 0)
+
+    def _allocate(self, memfd: Memfd, mode: int, offset: int, length: int) -> None:
+        """hugetlbfs_fallocate() allocate mode."""
+        end = offset + length
+        if not mode & FALLOC_FL_KEEP_SIZE and end > memfd.i_size and memfd.seals & F_SEAL_GROW:
+            raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_GROW")
+        assert memfd.hstate is not None
+        wanted = [
+            i
+            for i in range(offset >> memfd.shift, -(-end // memfd.size))
+            if i not in memfd.pagecache
+        ]
+        unreserved = sum(1 for i in wanted if i not in memfd.reserved)
+        if unreserved > memfd.hstate.available:
+            raise SyscallError(
+                errno.ENOSPC,
+                "fallocate",
+                f"{unreserved} free hugepages needed, {max(0, memfd.hstate.available)} available",
+            )
+        for index in wanted:
+            folio = self._k.alloc_folio(memfd.hstate, index in memfd.reserved)
+            assert folio is not None
+            memfd.reserved.discard(index)
+            self._k.add_to_pagecache(memfd, index, folio)
+        if not mode & FALLOC_FL_KEEP_SIZE and end > memfd.i_size:
+            memfd.i_size = end
+
+    @entry
+    def fcntl_add_seals(self, fd: int, seals: int) -> None:
+        """fcntl(fd, F_ADD_SEALS, seals). Raises SyscallError: EBADF; EPERM (no
+        MFD_ALLOW_SEALING, or F_SEAL_SEAL set); EINVAL (unknown seal); EBUSY (F_SEAL_WRITE
+        while a shared writable mapping exists)."""
+        memfd = self._file("fcntl", fd).memfd
+        known = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_EXEC
+        if seals & ~known:
+            raise SyscallError(errno.EINVAL, "fcntl", f"unknown seals {seals & ~known:#x}")
+        if memfd.seals & F_SEAL_SEAL:
+            raise SyscallError(
+                errno.EPERM,
+                "fcntl",
+                "sealing is not allowed (no MFD_ALLOW_SEALING, or F_SEAL_SEAL)",
+            )
+        if seals & F_SEAL_WRITE and any(
+            v.memfd is memfd and v.shared and v.prot & PROT_WRITE
+            for p in self._k.live_processes()
+            for v in p.vmas
+        ):
+            raise SyscallError(errno.EBUSY, "fcntl", "F_SEAL_WRITE with a shared writable mapping")
+        memfd.seals |= seals
+        self._log(f"fcntl({fd}, F_ADD_SEALS, {seals:#x}) = 0")
+
+    # -- read, write, seek -----------------------------------------------------------------------
+    def _read_at(self, memfd: Memfd, call: str, count: int, pos: int) -> bytes:
+        """E6: a short count at the first poisoned raw page, EIO inside one."""
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"{call}: count must be an int")
+        if count < 0:
+            raise SyscallError(errno.EINVAL, call, "count is negative")
+        # SIMPLIFICATION: a latent hardware error that the copy would read is consumed the way a
+        # machine-check-safe copy recovers: memory_failure(pfn, 0), then the read stops there.
+        while True:
+            chunks, retval = read_plan(memfd, pos, count)
+            latent = self._latent_in(memfd, chunks)
+            if latent is None:
+                break
+            self._k._memory_failure(latent, 0, None)
+        if retval < 0:
+            raise SyscallError(-retval, call, f"offset {pos:#x} is inside a poisoned 4 KiB page")
+        out = bytearray()
+        for index, offset, n in chunks:
+            folio = memfd.pagecache.get(index)
+            if folio is None or folio.contents is None:
+                out += bytes(n)
+            else:
+                out += folio.contents.read(offset, n)
+        return bytes(out)
+
+    @staticmethod
+    def _latent_in(memfd: Memfd, chunks: list[tuple[int, int, int]]) -> int | None:
+        for index, offset, n in chunks:
+            folio = memfd.pagecache.get(index)
+            if folio is None or not folio.bad:
+                continue
+            first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
+            hits = sorted(s for s in folio.bad if first <= s <= last and s not in folio.raw_hwp)
+            if hits:
+                return folio.pfn + hits[0]
+        return None
+
+    @entry
+    def read(self, fd: int, count: int) -> bytes:
+        """read(2) at the file position, which advances by what was read (not on EIO).
+        Raises SyscallError: EBADF, EINVAL, EIO."""
+        file = self._file("read", fd)
+        memfd = self._hugetlb("read", fd)
+        data = self._read_at(memfd, "read", count, file.pos)
+        file.pos += len(data)
+        self._log(f"read({fd}, {count:#x}) = {len(data):#x}")
+        return data
+
+    @entry
+    def pread(self, fd: int, count: int, offset: int) -> bytes:
+        """pread(2). Raises SyscallError: EBADF, EINVAL (negative offset or count), EIO."""
+        memfd = self._hugetlb("pread", fd)
+        if offset < 0:
+            raise SyscallError(errno.EINVAL, "pread", "offset is negative")
+        data = self._read_at(memfd, "pread", count, offset)
+        self._log(f"pread({fd}, {count:#x}, {offset:#x}) = {len(data):#x}")
+        return data
+
+    @entry
+    def lseek(self, fd: int, offset: int, whence: int = SEEK_SET) -> int:
+        """lseek(2). Returns the new position. Raises SyscallError: EBADF; EINVAL (bad whence,
+        or a negative result)."""
+        file = self._file("lseek", fd)
+        bases = {SEEK_SET: 0, SEEK_CUR: file.pos, SEEK_END: file.memfd.i_size}
+        if whence not in bases:
+            raise SyscallError(errno.EINVAL, "lseek", f"whence {whence!r} is not SEEK_SET/CUR/END")
+        pos = bases[whence] + offset
+        if pos < 0:
+            raise SyscallError(errno.EINVAL, "lseek", "the resulting offset is negative")
+        file.pos = pos
+        return pos
+
+    def write(self, fd: int, data: bytes) -> int:
+        """write(2): hugetlbfs has no write method. Raises SyscallError EBADF or EINVAL (E6)."""
+        self._file("write", fd)
+        raise SyscallError(
+            errno.EINVAL, "write", "hugetlbfs files cannot be written with write(2); use mmap"
+        )
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        """pwrite(2): as write(), EINVAL (E6)."""
+        self._file("pwrite", fd)
+        raise SyscallError(
+            errno.EINVAL, "pwrite", "hugetlbfs files cannot be written with pwrite(2); use mmap"
+        )
+
+    # -- mappings --
+    @entry
+    def mmap(self, length: int, prot: int, flags: int, fd: int, offset: int = 0) -> int:
+        """E3. Returns a hugepage-aligned address. MAP_SHARED reserves the pages not yet in the
+        page cache (HugePages_Rsvd); MAP_PRIVATE reserves the whole range; MAP_NORESERVE
+        neither; MAP_POPULATE faults every page in. A writable mapping past EOF extends i_size
+        (hugetlbfs_file_mmap). Raises SyscallError: EBADF; EINVAL (length 0, neither or both of
+        MAP_SHARED/MAP_PRIVATE, offset not hugepage-aligned); EPERM (shared writable mapping
+        of an F_SEAL_WRITE memfd); ENOMEM (not enough hugepages to reserve)."""
+        memfd = self._hugetlb("mmap", fd)
+        if isinstance(length, bool) or not isinstance(length, int) or length <= 0:
+            raise SyscallError(errno.EINVAL, "mmap", f"length {length!r} must be a positive int")
+        if bool(flags & MAP_SHARED) == bool(flags & MAP_PRIVATE):
+            raise SyscallError(
+                errno.EINVAL, "mmap", "exactly one of MAP_SHARED and MAP_PRIVATE is needed"
+            )
+        if offset < 0 or offset % memfd.size:
+            raise SyscallError(
+                errno.EINVAL, "mmap", f"offset {offset:#x} is not a multiple of the hugepage size"
+            )
+        shared = bool(flags & MAP_SHARED)
+        if shared and prot & PROT_WRITE and memfd.seals & F_SEAL_WRITE:
+            raise SyscallError(errno.EPERM, "mmap", "the memfd is sealed with F_SEAL_WRITE")
+        assert memfd.hstate is not None
+        length = -(-length // memfd.size) * memfd.size
+        first = offset >> memfd.shift
+        indices = range(first, first + (length >> memfd.shift))
+        need: set[int] = set()
+        if not flags & MAP_NORESERVE:
+            if shared:
+                need = {i for i in indices if i not in memfd.pagecache and i not in memfd.reserved}
+            else:
+                need = set(indices)
+        if len(need) > memfd.hstate.available:
+            raise SyscallError(
+                errno.ENOMEM,
+                "mmap",
+                f"{len(need)} hugepages to reserve, {max(0, memfd.hstate.available)} free",
+            )
+        addr = -(-self._next_addr // memfd.size) * memfd.size
+        self._next_addr = addr + length + memfd.size  # a guard gap: a stray access faults
+        vma = Vma(addr, length, prot, shared, memfd, first)
+        memfd.hstate.resv_hugepages += len(need)
+        if shared:
+            memfd.reserved |= need
+        else:
+            vma.resv = need
+        self.vmas.append(vma)
+        self._k.get_memfd(memfd)
+        if prot & PROT_WRITE and memfd.i_size < offset + length:
+            memfd.i_size = offset + length
+        self._log(f"mmap(NULL, {length:#x}, {prot:#x}, {flags:#x}, {fd}, {offset:#x}) = {addr:#x}")
+        if flags & MAP_POPULATE:
+            for index in indices:
+                hugetlb_fault(self._k, self, vma, vma.addr_of(index), False)
+        return addr
+
+    @entry
+    def munmap(self, addr: int, length: int) -> None:
+        """E10: no effect on poison. Raises SyscallError EINVAL (length 0, or a hugetlb range
+        not aligned to the hugepage size)."""
+        self._live("munmap")
+        if length <= 0 or addr % PAGE_SIZE:
+            raise SyscallError(errno.EINVAL, "munmap", "addr not page aligned, or length 0")
+        end = addr + length
+        hit = [v for v in self.vmas if v.start < end and addr < v.end]
+        for vma in hit:
+            size = 1 << vma.shift
+            if (max(addr, vma.start) % size) or (
+                min(end, vma.end) % size and min(end, vma.end) != vma.end
+            ):
+                raise SyscallError(
+                    errno.EINVAL, "munmap", "a hugetlb range must be hugepage-aligned"
+                )
+        for vma in hit:
+            lo = max(addr, vma.start)
+            hi = min(-(-end // (1 << vma.shift)) * (1 << vma.shift), vma.end)
+            self._unmap_range(vma, lo, hi)
+        self._log(f"munmap({addr:#x}, {length:#x}) = 0")
+
+    def _unmap_range(self, vma: Vma, lo: int, hi: int) -> None:
+        """Remove [lo, hi) of ``vma``, splitting it if a part stays on either side."""
+        k = self._k
+        first, last = vma.index_of(lo), vma.index_of(hi - 1) + 1
+        for part_lo, part_hi in ((vma.start, lo), (hi, vma.end)):
+            if part_lo < part_hi:
+                part = Vma(
+                    part_lo,
+                    part_hi - part_lo,
+                    vma.prot,
+                    vma.shared,
+                    vma.memfd,
+                    vma.index_of(part_lo),
+                )
+                part.ptes = {i: p for i, p in vma.ptes.items() if part.covers(i)}
+                part.resv = {i for i in vma.resv if part.covers(i)}
+                self.vmas.append(part)
+                k.get_memfd(vma.memfd)
+        for index in [i for i in vma.ptes if first <= i < last]:
+            zap_pte(k, vma, index)
+        dropped = {i for i in vma.resv if first <= i < last}
+        assert vma.memfd.hstate is not None
+        vma.memfd.hstate.resv_hugepages -= len(dropped)
+        self.vmas.remove(vma)
+        self.vmas.sort(key=lambda v: v.start)
+        k.put_memfd(vma.memfd)
+
+    # -- user-space accesses --
+    def _check_range(self, call: str, addr: int, length: int) -> None:
+        self._live(call)
+        for name, value in (("addr", addr), ("length", length)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{call}: {name} must be an int")
+            if value < 0:
+                raise ValueError(f"{call}: {name} must not be negative")
+
+    @entry
+    def load(self, addr: int, length: int = 1) -> Access:
+        """Loads of ``length`` bytes (E4, E5). A fault stops the access: ``signal`` tells why."""
+        self._check_range("load", addr, length)
+        data, signal, _ = user_access(self._k, self, addr, length)
+        return Access(signal is None, data if signal is None else None, signal)
+
+    @entry
+    def store(self, addr: int, data: bytes) -> Access:
+        """Stores of ``data`` (E4, E5; a store to a hardware-poisoned subpage is a machine
+        check too, kernel-semantics.md E5 [L])."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("store: data must be bytes")
+        self._check_range("store", addr, len(data))
+        _, signal, _ = user_access(self._k, self, addr, len(data), write=bytes(data))
+        return Access(signal is None, None, signal)
+
+    @entry
+    def fill(self, addr: int, length: int, byte: int) -> Access:
+        """memset(addr, byte, length), held sparsely whatever ``length`` is."""
+        self._check_range("fill", addr, length)
+        if isinstance(byte, bool) or not isinstance(byte, int) or not 0 <= byte <= 255:
+            raise ValueError("fill: byte must be an int in 0..255")
+        _, signal, _ = user_access(self._k, self, addr, length, write=byte)
+        return Access(signal is None, None, signal)
+
+    @entry
+    def verify(self, addr: int, length: int, byte: int) -> Access:
+        """Load every byte of the range and compare it with ``byte`` (the selftest's check
+        loop), without building the bytes. Stops at the first fault or mismatch; ``ok`` means
+        every byte was loaded and equal."""
+        self._check_range("verify", addr, length)
+        if isinstance(byte, bool) or not isinstance(byte, int) or not 0 <= byte <= 255:
+            raise ValueError("verify: byte must be an int in 0..255")
+        _, signal, miss = user_access(self._k, self, addr, length, expect=byte)
+        return Access(signal is None and miss is None, None, signal, miss)
+
+    def virt_to_pfn(self, addr: int) -> int | None:
+        """/proc/self/pagemap: the pfn mapped at ``addr``, or None if nothing is present."""
+        self._live("virt_to_pfn")
+        vma = find_vma(self, addr)
+        if vma is None:
+            return None
+        pte = vma.ptes.get(vma.index_of(addr))
+        if pte is None or pte.hwpoison:
+            return None
+        return pte.folio.pfn + ((addr - vma.addr_of(vma.index_of(addr))) >> PAGE_SHIFT)
+
+    # -- error injection --
+    def _gup(self, addr: int) -> tuple[HugetlbFolio, Vma]:
+        """get_user_pages_fast() of one page, faulting it in; a failure is EFAULT."""
+        vma = find_vma(self, addr)
+        if vma is None:
+            raise SyscallError(errno.EFAULT, "madvise", f"{addr:#x} is not mapped")
+        if hugetlb_fault(self._k, self, vma, addr, False) is not VmFault.OK:
+            raise SyscallError(
+                errno.EFAULT,
+                "madvise",
+                f"cannot get the page at {addr:#x} (hard-offlined or beyond EOF)",
+            )
+        return vma.ptes[vma.index_of(addr)].folio, vma
+
+    @entry
+    def madvise(self, addr: int, length: int, advice: int) -> int:
+        """madvise(MADV_HWPOISON) and madvise(MADV_SOFT_OFFLINE) (madvise_inject_error()).
+
+        One raw page per hugepage: the loop takes the page at ``addr``, then steps by the
+        hugepage size (kernel-semantics.md §C). MADV_HWPOISON calls memory_failure(pfn,
+        MF_ACTION_REQUIRED | MF_COUNT_INCREASED | MF_SW_SIMULATED): the caller gets SIGBUS AR
+        (E7). Returns 0. Raises SyscallError: EINVAL (other advice, or addr not page aligned);
+        EPERM (no CAP_SYS_ADMIN); EFAULT (unmapped, or a stock hard-offlined hugepage: E9a);
+        EHWPOISON (PROPOSED keep: the same raw page again, after the SIGBUS); EBUSY (Failed);
+        EOPNOTSUPP (soft offline disabled)."""
+        self._live("madvise")
+        if advice not in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
+            raise SyscallError(
+                errno.EINVAL,
+                "madvise",
+                f"advice {advice!r}: the model has MADV_HWPOISON and MADV_SOFT_OFFLINE",
+            )
+        if not self.cap_sys_admin:
+            raise SyscallError(
+                errno.EPERM, "madvise", "MADV_HWPOISON and MADV_SOFT_OFFLINE need CAP_SYS_ADMIN"
+            )
+        if addr % PAGE_SIZE:
+            raise SyscallError(errno.EINVAL, "madvise", f"{addr:#x} is not page aligned")
+        if length < 0:
+            raise SyscallError(errno.EINVAL, "madvise", "length is negative")
+        start, end = addr, addr + -(-length // PAGE_SIZE) * PAGE_SIZE
+        name = "MADV_HWPOISON" if advice == MADV_HWPOISON else "MADV_SOFT_OFFLINE"
+        while start < end:
+            folio, vma = self._gup(start)
+            pfn = folio.pfn + ((start - vma.addr_of(vma.index_of(start))) >> PAGE_SHIFT)
+            if advice == MADV_HWPOISON:
+                where = f"pfn {pfn:#x} at process virtual address {start:#x}"
+                self._k.printk(f"Injecting memory failure for {where}")
+                self._k.emit(
+                    EventKind.INJECT,
+                    pid=self.pid,
+                    pfn=pfn,
+                    folio=folio.number,
+                    subpage=pfn - folio.pfn,
+                    addr=start,
+                    text="MADV_HWPOISON",
+                )
+                flags = MF_ACTION_REQUIRED | MF_COUNT_INCREASED | MF_SW_SIMULATED
+                ret = self._k._memory_failure(pfn, flags, self)
+            else:
+                self._k.printk(f"Soft offlining pfn {pfn:#x} at process virtual address {start:#x}")
+                ret = soft_offline_page(self._k, pfn)
+            if ret == -errno.EOPNOTSUPP and advice == MADV_HWPOISON:
+                ret = 0  # filtered by hwpoison_filter(): not an error
+            if ret:
+                raise SyscallError(-ret, "madvise", f"{name} at {start:#x}: returned {ret}")
+            start += folio.size
+        self._log(f"madvise({addr:#x}, {length:#x}, {name}) = 0")
+        return 0
+
+    @entry
+    def prctl_mce_kill(self, policy: str) -> None:
+        """prctl(PR_MCE_KILL, PR_MCE_KILL_SET, EARLY/LATE) or PR_MCE_KILL_CLEAR ("default").
+        Raises SyscallError EINVAL for another policy."""
+        self._live("prctl")
+        if policy not in MCE_KILL_POLICIES:
+            raise SyscallError(
+                errno.EINVAL,
+                "prctl",
+                f"PR_MCE_KILL policy {policy!r} is not early, late or default",
+            )
+        self.mce_kill = policy
+        self._log(f"prctl(PR_MCE_KILL, {policy}) = 0")
+
+    # -- fds and lifetime --
+    @entry
+    def dup(self, fd: int) -> int:
+        """dup(2): a new fd for the same open file. Raises SyscallError EBADF."""
+        new = self._install(self._file("dup", fd))
+        self._log(f"dup({fd}) = {new}")
+        return new
+
+    @entry
+    def close(self, fd: int) -> None:
+        """close(2). The memfd is released only when no fd and no mapping is left (E11).
+        Raises SyscallError EBADF."""
+        file = self._file("close", fd)
+        del self.fds[fd]
+        file.refs -= 1
+        self._log(f"close({fd}) = 0")
+        self._k.put_memfd(file.memfd)
+
+    @entry
+    def fork(self) -> Process:
+        """fork(2) (E12): the child shares the open files and the shared mappings (it faults
+        them in afresh); private mappings are copied entry by entry, to be copied on write;
+        the child gets no reservation. The PR_MCE_KILL policy is inherited."""
+        self._live("fork")
+        k = self._k
+        child = Process(k, k.new_pid(), self.name, self.handle_sigbus, self.cap_sys_admin)
+        child.mce_kill = self.mce_kill
+        child._next_addr = self._next_addr
+        k.processes.append(child)
+        for fd, file in self.fds.items():
+            child.fds[fd] = file
+            file.refs += 1
+            k.get_memfd(file.memfd)
+        for vma in self.vmas:
+            copy = Vma(vma.start, vma.end - vma.start, vma.prot, vma.shared, vma.memfd, vma.pgoff)
+            if not vma.shared:
+                for index, pte in vma.ptes.items():
+                    pte.writable = False
+                    copy.ptes[index] = Pte(pte.folio, pte.hwpoison, False)
+                    if not pte.hwpoison:
+                        pte.folio.mapcount += 1
+            child.vmas.append(copy)
+            k.get_memfd(vma.memfd)
+        self._log(f"fork() = {child.pid}")
+        return child
+
+    @entry
+    def exit(self) -> None:
+        """exit(2): every mapping is unmapped and every fd closed (E11)."""
+        self._live("exit")
+        self.do_exit(killed=False)
+
+    def do_exit(self, killed: bool) -> None:
+        k = self._k
+        for vma in list(self.vmas):
+            self._unmap_range(vma, vma.start, vma.end)
+        for fd in sorted(self.fds):
+            file = self.fds.pop(fd)
+            file.refs -= 1
+            k.put_memfd(file.memfd)
+        self.alive = False
+        why = (
+            "killed by SIGBUS"
+            if killed and self.signals and self.signals[-1].si_signo == 7
+            else ("killed" if killed else "exited")
+        )
+        k.emit(EventKind.EXIT, pid=self.pid, text=f"{self.comm}:{self.pid} {why}")

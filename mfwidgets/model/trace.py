@@ -1,0 +1,130 @@
+"""The trace: an append-only log of frozen event records, the model's only notion of time.
+
+Mirrors: the ras:memory_failure_event tracepoint and the kernel log (printk), as one stream.
+Ordering comes from ``seq``, a counter; there is no wall-clock time in the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+
+class EventKind(enum.Enum):
+    """What happened. Kernel words where the kernel has one."""
+
+    SYSCALL = "syscall"  # a call that succeeded; ``text`` shows it, strace-style
+    FAULT = "fault"  # a page fault mapped a hugepage (allocating it if needed)
+    COW = "cow"  # a write to a MAP_PRIVATE mapping copied the hugepage
+    ALLOC = "alloc"  # a hugepage left the free list
+    FREE = "free"  # a hugepage went back to the free list
+    INJECT = "inject"  # MADV_HWPOISON, corrupt-pfn or a hardware error in DRAM
+    MACHINE_CHECK = "machine_check"  # the CPU or the scrubber reported an error
+    MEMORY_FAILURE = "memory_failure"  # memory_failure() handled a pfn: type and result
+    SIGNAL = "signal"  # a SIGBUS (or SIGSEGV) was delivered
+    UNMAP = "unmap"  # memory_failure() unmapped a hugepage from a process (hard offline)
+    RELEASE = "release"  # the last reference to a memfd went: the inode was evicted
+    LEAK = "leak"  # a poisoned hugepage left the page cache but not the pool
+    DISSOLVE = "dissolve"  # a hugepage left the pool: healthy 4 KiB pages to the buddy allocator
+    UNPOISON = "unpoison"
+    SOFT_OFFLINE = "soft_offline"
+    EXIT = "exit"  # a process exited (or was killed)
+    PRINTK = "printk"  # a kernel log line; ``text`` is the line
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One event. A field that does not apply is None."""
+
+    seq: int
+    step: int
+    kind: EventKind
+    pid: int | None = None
+    pfn: int | None = None
+    folio: int | None = None  # the hugepage's number in the pool (Kernel.snapshot().folios)
+    subpage: int | None = None
+    addr: int | None = None
+    mf_type: str | None = None  # e.g. "huge page" (action_page_types[])
+    mf_result: str | None = None  # "Ignored" / "Failed" / "Delayed" / "Recovered"
+    si_code: int | None = None
+    addr_lsb: int | None = None
+    errno: int | None = None  # 0 or a negative errno, kernel-style
+    text: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The event as a plain dict (for a dataframe or a table widget)."""
+        out = dataclasses.asdict(self)
+        out["kind"] = self.kind.value
+        return out
+
+
+class Trace(Sequence[TraceEvent]):
+    """An append-only sequence of TraceEvent; only the model appends."""
+
+    def __init__(self) -> None:
+        self._events: list[TraceEvent] = []
+
+    def _append(self, event: TraceEvent) -> None:
+        self._events.append(event)
+
+    @overload
+    def __getitem__(self, i: int) -> TraceEvent: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[TraceEvent]: ...
+    def __getitem__(self, i: int | slice) -> TraceEvent | list[TraceEvent]:
+        return self._events[i]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        return iter(self._events)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Trace):
+            return self._events == other._events
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def tail(self, n: int = 10) -> list[TraceEvent]:
+        """The last ``n`` events."""
+        return self._events[-n:] if n > 0 else []
+
+    def since(self, seq: int) -> list[TraceEvent]:
+        """Events with ``seq`` greater than ``seq``."""
+        # seq counts from 1 with no gaps, so event n sits at index n - 1.
+        return self._events[max(seq, 0) :]
+
+    def filter(self, kind: EventKind | None = None, pid: int | None = None) -> list[TraceEvent]:
+        """Events of one kind and/or one process."""
+        return [
+            e
+            for e in self._events
+            if (kind is None or e.kind is kind) and (pid is None or e.pid == pid)
+        ]
+
+    def dmesg(self) -> list[str]:
+        """The kernel log lines, in order."""
+        return [e.text for e in self._events if e.kind is EventKind.PRINTK and e.text]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [e.row() for e in self._events]
+
+    def table(self, events: Sequence[TraceEvent] | None = None) -> str:
+        """A Markdown table of ``events`` (default: all), one line an event."""
+        lines = ["| seq | step | kind | pid | pfn | addr | what |", "|---|---|---|---|---|---|---|"]
+        for e in self._events if events is None else events:
+            what = e.text or ""
+            if e.kind is EventKind.MEMORY_FAILURE:
+                what = f"{e.mf_type}: {e.mf_result}"
+            elif e.kind is EventKind.SIGNAL:
+                what = f"si_code={e.si_code} lsb={e.addr_lsb}"
+            lines.append(
+                f"| {e.seq} | {e.step} | {e.kind.value} | {'' if e.pid is None else e.pid} | "
+                f"{'' if e.pfn is None else hex(e.pfn)} | "
+                f"{'' if e.addr is None else hex(e.addr)} | {what} |"
+            )
+        return "\n".join(lines)
