@@ -43,5 +43,7 @@ def entry(fn: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
             k.depth -= 1
             if k.depth == 0:
                 k.reap()
+                if k.debug_vm:
+                    k.check()
 
     return wrapper

@@ -121,14 +121,16 @@ def check_invariants(k: Kernel) -> None:
                 f"{m}: caches {f}",
             )
 
-    previous = 0
-    for event in k.trace:
-        _check(event.seq == previous + 1, "trace seq is not strictly increasing by one")
-        previous = event.seq
-        # PROPOSED: keep never signals a healthy subpage: a SIGBUS with lsb 12 always follows a
-        # memory_failure() of the pfn it names.
-    keep_signals = [e for e in k.trace if e.kind is EventKind.SIGNAL and e.addr_lsb == PAGE_SHIFT]
-    if keep_signals:
-        failed = {e.pfn for e in k.trace if e.kind is EventKind.MEMORY_FAILURE}
-        for e in keep_signals:
-            _check(e.pfn in failed, f"SIGBUS lsb 12 for pfn {e.pfn} that never failed")
+    # The trace is append-only, so only the events since the last check are read.
+    seen = k.invariant_state
+    for event in k.trace.since(seen["seq"]):
+        _check(event.seq == seen["seq"] + 1, "trace seq is not strictly increasing by one")
+        seen["seq"] = event.seq
+        if event.kind is EventKind.MEMORY_FAILURE:
+            seen["failed"].add(event.pfn)
+        # PROPOSED: keep never signals a healthy subpage: a SIGBUS with lsb 12 always follows
+        # a memory_failure() of the pfn it names.
+        if event.kind is EventKind.SIGNAL and event.addr_lsb == PAGE_SHIFT:
+            _check(
+                event.pfn in seen["failed"], f"SIGBUS lsb 12 for pfn {event.pfn} that never failed"
+            )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import errno
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from .entry import entry
 from .errors import EHWPOISON, SyscallError
 from .folio import FolioState, HugetlbFolio
 from .hstate import Hstate, HstateCounters
+from .invariants import check_invariants
 from .memfd import Memfd
 from .memory_failure import MFStats, memory_failure, unpoison_memory
 from .mm import Vma, zap_pte
@@ -62,6 +64,9 @@ class KernelPanic(RuntimeError):
 
 
 class Kernel:
+    # CONFIG_DEBUG_VM: run check_invariants() after every outermost call (tests turn it on).
+    debug_vm = False
+
     """A simulated Linux kernel with HugeTLB pools.
 
     ``hugepages`` is the boot-time pool per size, e.g. ``{"2M": 8, "1G": 2}``.
@@ -113,6 +118,7 @@ class Kernel:
         self.memfds: list[Memfd] = []
         self._next_pid = 1000
         self._doomed: list[Process] = []
+        self.invariant_state: dict[str, Any] = {"seq": 0, "failed": set()}
         # SIMPLIFICATION: the 1 GiB pool sits below the 2 MiB pool, each contiguous.
         for size in ("1G", "2M"):
             self._grow_pool(self.hstates[size], pools.get(size, 0))
@@ -136,6 +142,10 @@ class Kernel:
         return self.trace.dmesg()
 
     # -- processes and signals --
+    def check(self) -> None:
+        """check_invariants(self): raise InvariantError if the model broke a rule."""
+        check_invariants(self)
+
     def check_alive(self) -> None:
         if self.panicked:
             raise KernelPanic("the simulated kernel has panicked; make a new Kernel")

@@ -31,6 +31,8 @@ from .constants import (
     MF_COUNT_INCREASED,
     MF_SW_SIMULATED,
     MFD,
+    MFD_HUGE_MASK,
+    MFD_HUGE_SHIFT,
     PAGE_SHIFT,
     PAGE_SIZE,
     PROT_WRITE,
@@ -64,8 +66,12 @@ class StatFs:
 
 
 def _flag_names(flags: int) -> str:
+    """memfd_create flags as strace shows them: MFD_HUGETLB|MFD_HUGE_1GB."""
     names = [m.name or "" for m in MFD if flags & m]
-    rest = flags & ~sum(int(m) for m in MFD)
+    size = (flags >> MFD_HUGE_SHIFT) & MFD_HUGE_MASK
+    if size:
+        names.append({21: "MFD_HUGE_2MB", 30: "MFD_HUGE_1GB"}.get(size, f"{size}<<MFD_HUGE_SHIFT"))
+    rest = flags & ~sum(int(m) for m in MFD) & ~(MFD_HUGE_MASK << MFD_HUGE_SHIFT)
     if rest:
         names.append(f"{rest:#x}")
     return "|".join(names) or "0"
