@@ -216,7 +216,10 @@ class Kernel:
             self._next_pfn = pfn + nr_pages
 
     def folio_of_pfn(self, pfn: int) -> HugetlbFolio | None:
-        """The hugepage (live or dissolved) that holds ``pfn``, or None."""
+        """The hugepage (live or dissolved) that holds ``pfn``, or None.
+
+        SIMPLIFICATION: the model's physical memory is the hugepage pools; a pfn outside them
+        is "not memory this model simulates" (ENXIO), as an invalid pfn is for the kernel."""
         if not isinstance(pfn, (int, np.integer)):
             return None
         i = bisect.bisect_right(self._folio_pfns, int(pfn)) - 1
@@ -411,7 +414,9 @@ class Kernel:
         Returns 0. Raises SyscallError like the write(2): ENXIO (no such pfn), EHWPOISON
         (already poisoned; stock: also a new raw page of a poisoned hugepage, which is still
         counted), EBUSY (Failed). Those failures are the kernel's verdict: the poison and its
-        counters are recorded as the kernel does."""
+        counters are recorded as the kernel does.
+        SIMPLIFICATION: the writer of the debugfs file is not a modelled process (it would get
+        an AO only if it mapped the page and were early-kill, like any other process)."""
         self._checked_pfn("corrupt-pfn", pfn)
         self.printk(f"Injecting memory failure at pfn {pfn:#x}")
         folio = self.folio_of_pfn(pfn)

@@ -128,10 +128,11 @@ def hwpoison_safe_bytes(folio: HugetlbFolio, offset: int, nbytes: int) -> int:
     before the first raw page on the folio's raw-error list."""
     first = offset >> PAGE_SHIFT
     last = (offset + nbytes - 1) >> PAGE_SHIFT
-    poisoned = [s for s in folio.raw_hwp if first <= s <= last]
-    if not poisoned:
-        return nbytes
-    return max(0, (min(poisoned) << PAGE_SHIFT) - offset)
+    if last - first < len(folio.raw_hwp):
+        hit = next((s for s in range(first, last + 1) if s in folio.raw_hwp), None)
+    else:
+        hit = min((s for s in folio.raw_hwp if first <= s <= last), default=None)
+    return nbytes if hit is None else max(0, (hit << PAGE_SHIFT) - offset)
 
 
 def read_plan(memfd: Memfd, pos: int, count: int) -> tuple[list[tuple[int, int, int]], int]:

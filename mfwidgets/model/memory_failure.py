@@ -143,6 +143,9 @@ def hwpoison_user_mappings(
     - AR event: the current task gets BUS_MCEERR_AR; other tasks only if early-kill, with AO;
     - stock: every present entry becomes a hwpoison entry (try_to_unmap, TTU_HWPOISON);
     - PROPOSED keep: unmap_poisoned_folio() is skipped; signals still go out, lsb 12.
+    SIMPLIFICATION: a process is one thread, so "the current thread" and "the first early-kill
+    thread" are the process; no page is pinned (VFIO, iommufd), so the stock
+    "huge page still referenced by N users" Failed never happens (E7 variants).
     """
     if folio.mapcount == 0:
         return

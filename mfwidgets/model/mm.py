@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from .constants import PAGE_SHIFT, PAGE_SIZE, PROT_WRITE, BusCode, SegvCode
@@ -130,7 +131,8 @@ def hugetlb_fault(k: Kernel, proc: Process, vma: Vma, addr: int, write: bool) ->
 
 def do_sigbus(k: Kernel, proc: Process, vma: Vma, addr: int, fault: VmFault) -> SigInfo:
     """arch/x86/mm/fault.c do_sigbus(): a poisoned hugepage gives BUS_MCEERR_AR at the exact
-    faulting byte with si_addr_lsb = the hugepage shift, and "MCE: Killing" (E4)."""
+    faulting byte with si_addr_lsb = the hugepage shift, and "MCE: Killing" (E4).
+    SIMPLIFICATION: the kernel ratelimits that line; the model prints it every time."""
     if fault is VmFault.HWPOISON_LARGE:
         who = f"{proc.comm}:{proc.pid}"
         k.printk(f"MCE: Killing {who} due to hardware memory corruption fault at {addr:x}")
@@ -242,8 +244,17 @@ def user_access(
 
 
 def _first_bad(folio: HugetlbFolio, offset: int, n: int) -> int | None:
+    """The offset of the first hardware-bad subpage in [offset, offset + n), or None."""
     if not folio.bad:
         return None
     first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
-    hit = [s for s in folio.bad if first <= s <= last]
-    return max(offset, min(hit) * PAGE_SIZE) if hit else None
+    hit = first_in_range(folio.bad, first, last)
+    return None if hit is None else max(offset, hit * PAGE_SIZE)
+
+
+def first_in_range(subpages: Collection[int], first: int, last: int) -> int | None:
+    """The smallest of ``subpages`` in [first, last], looking at whichever is smaller: the
+    range or the collection (a load touches one subpage; a folio may have thousands poisoned)."""
+    if last - first < len(subpages):
+        return next((s for s in range(first, last + 1) if s in subpages), None)
+    return min((s for s in subpages if first <= s <= last), default=None)
