@@ -93,7 +93,9 @@ class Kernel:
                     f"hugepages[{size!r}]: {count!r} is not an int in 0..{MAX_HUGEPAGES}"
                 )
         if version not in VERSIONS:
-            raise ValueError(f"version: {version!r} is not one of {', '.join(VERSIONS)}")
+            raise ValueError(
+                f"version: {version!r} is not modelled yet; choose one of {', '.join(VERSIONS)}"
+            )
         if not isinstance(seed, int):
             raise TypeError("seed must be an int")
         self.supports_keep_ue_mapped = bool(supports_keep_ue_mapped)

@@ -45,9 +45,10 @@ def check_memfd_create(name: object, flags: int, supports_keep: bool) -> int | N
         raise TypeError(f"memfd_create: name must be a str, not {type(name).__name__}")
     if not isinstance(flags, int) or flags < 0 or flags >= 1 << 32:
         raise SyscallError(errno.EINVAL, call, f"flags {flags!r} is not an unsigned int")
+    # Plain ints: an IntFlag's ~ covers only its own members and would hide unknown bits.
     allowed = int(_MFD_ALL_FLAGS)
     if supports_keep:
-        allowed |= MFD.MFD_MF_KEEP_UE_MAPPED
+        allowed |= int(MFD.MFD_MF_KEEP_UE_MAPPED)
     hugetlb = bool(flags & MFD.MFD_HUGETLB)
     if hugetlb:
         allowed |= MFD_HUGE_MASK << MFD_HUGE_SHIFT

@@ -249,7 +249,7 @@ class Process:
     def _allocate(self, memfd: Memfd, mode: int, offset: int, length: int) -> None:
         """hugetlbfs_fallocate() allocate mode."""
         end = offset + length
-        if not mode & FALLOC_FL_KEEP_SIZE and end > memfd.i_size and memfd.seals & F_SEAL_GROW:
+        if end > memfd.i_size and memfd.seals & F_SEAL_GROW:  # checked before KEEP_SIZE
             raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_GROW")
         assert memfd.hstate is not None
         wanted = [
