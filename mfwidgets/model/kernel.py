@@ -275,6 +275,10 @@ class Kernel:
         folio.mapping = folio.index = None
         folio.anon = False
         folio.contents = None
+        # A surplus page that leaves the pool takes its surplus count along
+        # (remove_hugetlb_folio(..., adjust_surplus)).
+        hstate = self.hstates[folio.hstate_name]
+        hstate.surplus_hugepages = min(hstate.surplus_hugepages, hstate.nr_hugepages)
         self.emit(EventKind.DISSOLVE, pfn=folio.pfn, folio=folio.number)
 
     def add_to_pagecache(self, memfd: Memfd, index: int, folio: HugetlbFolio) -> None:
