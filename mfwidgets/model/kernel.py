@@ -134,6 +134,8 @@ class Kernel:
         self.seq += 1
         event = TraceEvent(self.seq, self.step, kind, **fields)  # type: ignore[arg-type]
         self.trace._append(event)
+        if event.folio is not None and event.subpage is not None:
+            self.folios[event.folio].last_event[event.subpage] = event.seq
         return event
 
     def printk(self, line: str) -> None:
@@ -182,10 +184,13 @@ class Kernel:
         """Deliver a signal. A SIGBUS with no handler (or any SIGSEGV) kills the process when
         the current call returns (force_sig_mceerr resets a blocked or ignored SIGBUS)."""
         proc.signals.append(info)
+        folio = None if pfn is None else self.folio_of_pfn(pfn)
         self.emit(
             EventKind.SIGNAL,
             pid=proc.pid,
             pfn=pfn,
+            folio=None if folio is None else folio.number,
+            subpage=None if folio is None or pfn is None else pfn - folio.pfn,
             addr=info.si_addr,
             si_code=info.si_code,
             addr_lsb=info.si_addr_lsb,
@@ -465,7 +470,6 @@ class Kernel:
         folio = self._checked_pfn("hw_ue", pfn)
         subpage = pfn - folio.pfn
         folio.bad.add(subpage)
-        folio.last_event[subpage] = self.seq + 1
         self.emit(
             EventKind.INJECT,
             pfn=pfn,

@@ -192,7 +192,6 @@ def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = No
     if folio is None:
         return -errno.ENXIO
     subpage = pfn - folio.pfn
-    folio.last_event[subpage] = k.seq + 1
     if folio.state is FolioState.DISSOLVED:
         # A 4 KiB page of a dissolved hugepage: now an ordinary buddy page.
         if subpage in folio.isolated:
@@ -272,7 +271,6 @@ def unpoison_memory(k: Kernel, pfn: int) -> int:
             k.free_folio(folio)
         else:
             folio.state = FolioState.FREE
-    folio.last_event[subpage] = k.seq + 1
     k.emit(EventKind.UNPOISON, pfn=pfn, folio=folio.number, subpage=subpage)
     k.printk(f"Unpoison: {pfn:#x}: software-unpoisoned page")
     return 0

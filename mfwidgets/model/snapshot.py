@@ -81,7 +81,8 @@ class FolioView:
     raw_hwp: frozenset[int]
     bad: frozenset[int]
     isolated: frozenset[int]
-    last_event: Mapping[int, int]  # subpage -> seq of the last event that touched it
+    mapped_at: tuple[tuple[int, int], ...]  # (pid, virtual address of subpage 0) per mapping
+    last_event: Mapping[int, str]  # subpage -> the last event that touched it, described
 
     def codes(self) -> np.ndarray:
         """A read-only uint8 array of SubpageState, one per 4 KiB subpage."""
@@ -115,13 +116,17 @@ class Snapshot:
 
 def take_snapshot(k: Kernel) -> Snapshot:
     mapped: dict[int, list[int]] = {}
+    mapped_at: dict[int, list[tuple[int, int]]] = {}
     for proc in k.live_processes():
         for vma in proc.vmas:
-            for pte in vma.ptes.values():
+            for index, pte in vma.ptes.items():
                 if not pte.hwpoison:
                     pids = mapped.setdefault(pte.folio.number, [])
                     if proc.pid not in pids:
                         pids.append(proc.pid)
+                    mapped_at.setdefault(pte.folio.number, []).append(
+                        (proc.pid, vma.addr_of(index))
+                    )
     views = tuple(
         FolioView(
             number=f.number,
@@ -137,7 +142,8 @@ def take_snapshot(k: Kernel) -> Snapshot:
             raw_hwp=frozenset(f.raw_hwp),
             bad=frozenset(f.bad),
             isolated=frozenset(f.isolated),
-            last_event=dict(f.last_event),
+            mapped_at=tuple(mapped_at.get(f.number, ())),
+            last_event={s: k.trace[seq - 1].describe() for s, seq in f.last_event.items()},
         )
         for f in k.folios
     )

@@ -53,6 +53,14 @@ class TraceEvent:
     errno: int | None = None  # 0 or a negative errno, kernel-style
     text: str | None = None
 
+    def describe(self) -> str:
+        """One line for a tooltip or a step list: "#17 memory_failure: huge page: Recovered"."""
+        if self.kind is EventKind.MEMORY_FAILURE:
+            what = f"{self.mf_type}: {self.mf_result}"
+        else:
+            what = self.text or (f"{self.addr:#x}" if self.addr is not None else "")
+        return f"#{self.seq} {self.kind.value}" + (f": {what}" if what else "")
+
     def row(self) -> dict[str, Any]:
         """The event as a plain dict (for a dataframe or a table widget)."""
         out = dataclasses.asdict(self)
