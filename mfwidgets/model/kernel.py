@@ -98,6 +98,7 @@ class Kernel:
             )
         if not isinstance(seed, int):
             raise TypeError("seed must be an int")
+        self.boot_hugepages = {size: pools.get(size, 0) for size in HUGEPAGE_SHIFTS}
         self.supports_keep_ue_mapped = bool(supports_keep_ue_mapped)
         self.version = version
         self.seed = seed
@@ -482,6 +483,18 @@ class Kernel:
         self.emit(EventKind.MACHINE_CHECK, pfn=pfn, folio=folio.number, subpage=subpage)
         self.printk("mce: [Hardware Error]: Machine check events logged")
         return self._memory_failure(pfn, 0, None)
+
+    def peek(self, pfn: int, length: int = 64) -> bytes | None:
+        """The first ``length`` bytes of the 4 KiB frame ``pfn``, as a debugger reading physical
+        memory would see them; None where the data is lost (a hardware error) or the frame
+        holds no hugepage data. Not a syscall: no fault, no signal, nothing traced."""
+        folio = self.folio_of_pfn(pfn)
+        if folio is None or folio.contents is None or not 0 < length <= 4096:
+            return None
+        subpage = pfn - folio.pfn
+        if subpage in folio.bad:
+            return None
+        return folio.contents.read(subpage << PAGE_SHIFT, length)
 
     # -- counters and files --
     def meminfo(self) -> dict[str, int]:
