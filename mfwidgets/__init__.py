@@ -12,4 +12,23 @@ from .model import *  # noqa: F403
 from .model import __all__ as _model_all
 
 __version__ = "0.1.0"
-__all__ = [*_model_all, "__version__"]
+
+# Reached lazily, so that importing the model never loads bokeh or ipywidgets.
+_LAZY = {
+    "Explorer": "widgets",
+    "setup_notebook": "widgets",
+    "plots": None,
+    "widgets": None,
+}
+__all__ = [*_model_all, "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mfwidgets' has no attribute {name!r}")
+    import importlib
+
+    module = _LAZY[name]
+    if module is None:
+        return importlib.import_module(f"{__name__}.{name}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

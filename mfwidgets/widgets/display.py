@@ -1,0 +1,36 @@
+"""Putting bokeh views into widget layouts, and loading BokehJS once, inline (no network)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bokeh.model import Model
+from jupyter_bokeh import BokehModel
+
+from ..plots import output_notebook_inline
+
+_loaded = False
+
+
+def in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+def setup_notebook(force: bool = False) -> None:
+    """Load BokehJS inline into the notebook (once): BokehModel views need window.Bokeh,
+    and classrooms and CI have no CDN."""
+    global _loaded
+    if (not _loaded or force) and in_notebook():
+        output_notebook_inline()
+        _loaded = True
+
+
+def bokeh_widget(model: Model, **kwargs: Any) -> BokehModel:
+    """A bokeh layout as an ipywidget (jupyter_bokeh), loading BokehJS first if needed."""
+    setup_notebook()
+    return BokehModel(model, combine_events=True, **kwargs)

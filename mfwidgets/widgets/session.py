@@ -1,0 +1,232 @@
+"""Session: the world a widget explores, and its history, without any UI.
+
+A session boots a kernel, starts a VMM process that backs a guest with one hugetlb memfd
+(mapped, filled), and then applies the learner's actions one by one. Every action is a record,
+so any earlier step can be rebuilt by replaying the actions on a fresh kernel: the model is
+deterministic, which is what makes "step back" honest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from ..model import (
+    MADV_HWPOISON,
+    MAP_SHARED,
+    MFD_HUGE_1GB,
+    MFD_HUGE_2MB,
+    MFD_HUGETLB,
+    MFD_MF_KEEP_UE_MAPPED,
+    PAGE_SHIFT,
+    PROT_READ,
+    PROT_WRITE,
+    Access,
+    Kernel,
+    Snapshot,
+    TraceEvent,
+)
+from .explain import explain
+
+FILL_BYTE = 0x5A
+STORE_BYTES = b"\xc3" * 8
+SIZES = {"2M": (1 << 21, MFD_HUGE_2MB), "1G": (1 << 30, MFD_HUGE_1GB)}
+ERROR_KINDS = ("software", "hardware, latent", "hardware, scrubbed")
+CLICK_MODES = ("inject", "load", "store")
+BUTTON_OPS = ("close", "munmap", "ftruncate(0)", "exit")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What the learner picks before the first click; each field declared once, with bounds."""
+
+    series: bool = True  # the kernel carries the proposed MFD_MF_KEEP_UE_MAPPED series
+    size: str = "2M"  # hugepage size: "2M" or "1G"
+    nr_hugepages: int = 4  # hugepages in the pool and in the guest's memfd, 1..8
+    keep_ue_mapped: bool = True  # create the memfd with MFD_MF_KEEP_UE_MAPPED
+
+    def check(self) -> None:
+        if self.size not in SIZES:
+            raise ValueError(f"hugepage size must be 2M or 1G, not {self.size!r}")
+        if not 1 <= self.nr_hugepages <= 8:
+            raise ValueError(f"nr_hugepages must be 1..8, not {self.nr_hugepages}")
+
+    @property
+    def policy(self) -> str:
+        keep = self.series and self.keep_ue_mapped
+        return "MFD_MF_KEEP_UE_MAPPED" if keep else "stock (hard offline)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """One thing the learner did: a click on a subpage, or a button."""
+
+    op: str  # "inject", "load", "store", or one of BUTTON_OPS
+    folio: int | None = None
+    subpage: int | None = None
+    kind: str | None = None  # for "inject": one of ERROR_KINDS
+
+    def label(self) -> str:
+        if self.folio is None:
+            return self.op
+        where = f"hugepage #{self.folio}, subpage {self.subpage}"
+        return f"{self.op} ({self.kind}) at {where}" if self.kind else f"{self.op} at {where}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """What one action did: the call, its outcome in words, and the world afterwards."""
+
+    action: Action
+    call: str  # the syscall or kernel entry it performed, C-like
+    error: str | None  # "EINVAL: ..." when the kernel refused
+    access: Access | None
+    events: tuple[TraceEvent, ...]
+    explanation: tuple[str, ...]
+    snapshot: Snapshot
+    changed: tuple[tuple[int, int], ...]  # (folio, subpage) cells whose state changed
+    peek: bytes | None = None  # the first bytes of the clicked subpage afterwards, if any
+
+
+class Session:
+    """A kernel, a VMM process ``vmm`` with the guest memfd ``fd`` mapped at ``addr``, and the
+    steps taken so far (``steps[0]`` is the boot)."""
+
+    def __init__(self, setup: Setup, kernel: Kernel | None = None) -> None:
+        setup.check()
+        self.setup = setup
+        if kernel is None:
+            kernel = Kernel({setup.size: setup.nr_hugepages}, setup.series)
+        elif kernel.processes:
+            raise ValueError("pass a freshly booted Kernel (it has processes already)")
+        self.kernel = kernel
+        hps, size_flag = SIZES[setup.size]
+        self.hugepage_size = hps
+        self.vmm = kernel.spawn("vmm", handle_sigbus=True)
+        flags = MFD_HUGETLB | size_flag | (MFD_MF_KEEP_UE_MAPPED if setup.keep_ue_mapped else 0)
+        # May raise EINVAL (the flag on a stock kernel): the caller shows it and keeps its old
+        # session.
+        self.fd = self.vmm.memfd_create("guest", flags)
+        self.length = setup.nr_hugepages * hps
+        self.vmm.ftruncate(self.fd, self.length)
+        self.addr = self.vmm.mmap(self.length, PROT_READ | PROT_WRITE, MAP_SHARED, self.fd)
+        self.vmm.fill(self.addr, self.length, FILL_BYTE)
+        boot = Action("boot")
+        snap = kernel.snapshot()
+        words = (
+            f"Booted a kernel {'with' if setup.series else 'without'} the proposed series, "
+            f"{setup.nr_hugepages} x {setup.size} hugepages. The VMM created the guest memfd "
+            f"({setup.policy}), mapped it at {self.addr:#x} and filled it with {FILL_BYTE:#04x}.",
+        )
+        self.steps: list[Step] = [
+            Step(boot, "boot", None, None, tuple(kernel.trace), words, snap, ())
+        ]
+
+    @classmethod
+    def replay(cls, setup: Setup, actions: Sequence[Action]) -> Session:
+        """A new session with ``actions`` applied: the world as it was after them."""
+        session = cls(setup)
+        for action in actions:
+            session.apply(action)
+        return session
+
+    @property
+    def actions(self) -> list[Action]:
+        return [s.action for s in self.steps[1:]]
+
+    def vaddr(self, folio: int, subpage: int) -> int | None:
+        """The VMM's virtual address of a subpage, if the folio is in the guest memfd."""
+        view = self.steps[-1].snapshot.folios[folio]
+        if view.memfd != "guest" or view.index is None:
+            return None
+        return self.addr + view.index * self.hugepage_size + (subpage << PAGE_SHIFT)
+
+    def pfn(self, folio: int, subpage: int) -> int:
+        return self.steps[-1].snapshot.folios[folio].pfn + subpage
+
+    def apply(self, action: Action) -> Step:
+        """Do ``action``. A refused call (OSError) is part of the story, not a crash."""
+        k = self.kernel
+        before = self.steps[-1].snapshot
+        seq = k.seq
+        access: Access | None = None
+        error: str | None = None
+        call = action.op
+        try:
+            call, access = self._perform(action)
+        except OSError as e:
+            error = str(e)
+        snap = k.snapshot()
+        events = tuple(k.trace.since(seq))
+        changed = _changed_cells(before, snap, events)
+        words = explain(events, access, error, self)
+        peek = None
+        if action.folio is not None and action.subpage is not None:
+            peek = k.peek(self.pfn(action.folio, action.subpage), 32)
+        step = Step(action, call, error, access, events, tuple(words), snap, changed, peek)
+        self.steps.append(step)
+        return step
+
+    def _perform(self, a: Action) -> tuple[str, Access | None]:
+        k, vmm = self.kernel, self.vmm
+        if a.op == "close":
+            vmm.close(self.fd)
+            return f"close({self.fd})", None
+        if a.op == "munmap":
+            vmm.munmap(self.addr, self.length)
+            return f"munmap({self.addr:#x}, {self.length:#x})", None
+        if a.op == "ftruncate(0)":
+            vmm.ftruncate(self.fd, 0)
+            return f"ftruncate({self.fd}, 0)", None
+        if a.op == "exit":
+            vmm.exit()
+            return "exit(0)", None
+        assert a.folio is not None and a.subpage is not None
+        pfn = self.pfn(a.folio, a.subpage)
+        vaddr = self.vaddr(a.folio, a.subpage)
+        if a.op == "inject":
+            if a.kind == "hardware, latent":
+                k.hw_ue(pfn, detect="latent")
+                return f"(DRAM) uncorrected error at pfn {pfn:#x}", None
+            if a.kind == "hardware, scrubbed":
+                k.hw_ue(pfn, detect="scrub")
+                return f"(patrol scrub) memory_failure({pfn:#x}, 0)", None
+            if vaddr is not None and vmm.alive and vmm.virt_to_pfn(vaddr) is not None:
+                vmm.madvise(vaddr, 1 << PAGE_SHIFT, MADV_HWPOISON)
+                return f"madvise({vaddr:#x}, 4096, MADV_HWPOISON)", None
+            k.corrupt_pfn(pfn)
+            return f"echo {pfn:#x} > /sys/kernel/debug/hwpoison/corrupt-pfn", None
+        if vaddr is None:
+            raise _not_in_guest(a)
+        if a.op == "load":
+            return f"load 8 bytes at {vaddr:#x}", vmm.load(vaddr, 8)
+        if a.op == "store":
+            return f"store 8 bytes at {vaddr:#x}", vmm.store(vaddr, STORE_BYTES)
+        raise ValueError(f"unknown action {a.op!r}")
+
+
+def _not_in_guest(a: Action) -> OSError:
+    import errno
+
+    from ..model import SyscallError
+
+    return SyscallError(
+        errno.EFAULT,
+        a.op,
+        f"hugepage #{a.folio} is not in the guest memfd now, so the VMM has no address for it",
+    )
+
+
+def _changed_cells(
+    before: Snapshot, after: Snapshot, events: Sequence[TraceEvent]
+) -> tuple[tuple[int, int], ...]:
+    """Subpages whose state code changed, found through the folios the events touched."""
+    touched = {e.folio for e in events if e.folio is not None}
+    cells: list[tuple[int, int]] = []
+    for number in sorted(touched):
+        old, new = before.folios[number], after.folios[number]
+        if old == new:
+            continue
+        diff = (old.codes() != new.codes()).nonzero()[0]
+        cells += [(number, int(s)) for s in diff[:4096]]
+    return tuple(cells)
