@@ -7,6 +7,7 @@ The public names are the contract in the project's API page; ``Kernel`` is where
 
 from __future__ import annotations
 
+from .batch import LoadBatch
 from .constants import (
     BUS_ADRERR,
     BUS_MCEERR_AO,
@@ -112,6 +113,7 @@ __all__ = [
     "Hstate",
     "InvariantError",
     "Kernel",
+    "LoadBatch",
     "KernelPanic",
     "MFMsg",
     "MFResult",

@@ -120,7 +120,7 @@ class Kernel:
         self.processes: list[Process] = []
         self.memfds: list[Memfd] = []
         self._next_pid = 1000
-        self._doomed: list[Process] = []
+        self.doomed: list[Process] = []
         self.invariant_state: dict[str, Any] = {"seq": 0, "failed": set()}
         # SIMPLIFICATION: the 1 GiB pool sits below the 2 MiB pool, each contiguous.
         for size in ("1G", "2M"):
@@ -198,13 +198,13 @@ class Kernel:
             text=repr(info),
         )
         if not (proc.handle_sigbus and info.si_signo == 7):
-            self._doomed.append(proc)
+            self.doomed.append(proc)
         return info
 
     def reap(self) -> None:
         """Let the signals that kill act (called when the outermost call returns)."""
-        while self._doomed:
-            proc = self._doomed.pop(0)
+        while self.doomed:
+            proc = self.doomed.pop(0)
             if proc.alive:
                 self.depth += 1
                 try:

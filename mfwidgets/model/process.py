@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from .batch import LoadBatch, load_many
 from .constants import (
     F_SEAL_EXEC,
     F_SEAL_GROW,
@@ -505,6 +509,17 @@ class Process:
         self._check_range("load", addr, length)
         data, signal, _ = user_access(self._k, self, addr, length)
         return Access(signal is None, data if signal is None else None, signal)
+
+    @entry
+    def load_many(self, addrs: Sequence[int] | np.ndarray, length: int = 8) -> LoadBatch:
+        """Loads of ``length`` bytes at each address, in order, as a workload issues them:
+        the same outcomes as calling load() for each, with plain hits counted in bulk. Stops
+        early if a signal kills the process. Returns a LoadBatch."""
+        self._check_range("load_many", 0, length)
+        batch = np.asarray(addrs, dtype=np.int64)
+        if batch.ndim != 1 or (len(batch) and batch.min() < 0):
+            raise ValueError("load_many: addrs must be a flat sequence of non-negative addresses")
+        return load_many(self._k, self, batch, length)
 
     @entry
     def store(self, addr: int, data: bytes) -> Access:
