@@ -118,6 +118,21 @@ def test_explorer_notebook(page: Any, page_log: Any, lab: Any) -> None:
             break
         page.wait_for_timeout(200)
     page.mouse.move(1, 1)  # no hover tooltip over the heatmap in the screenshot
-    lab.screenshot(page, "ui_explorer")
     assert after > before, "the click on the heatmap did not reach the Python model"
+    # The click injected a software error into the subpage under the cursor: the model, the
+    # heatmap's data and the counters panel and step text in the page all say so.
+    poisoned = "print(ex.kernel.meminfo()['HardwareCorrupted'])"
+    assert lab.kernel_eval(page, name, poisoned).strip() == "4"
+    cells = "print(int((ex._heatmap.source.data['image'][0] == mf.SubpageState.HWPOISON_SW).sum()))"
+    assert lab.kernel_eval(page, name, cells).strip() == "1"
+    page.get_by_text("Step 1 of 1").first.wait_for(timeout=10_000)
+    counters = page.locator(".mfw-counters").first
+    counters.wait_for(state="attached", timeout=10_000)
+    for _ in range(50):
+        if "recovery action for huge page: Recovered" in counters.inner_text():
+            break
+        page.wait_for_timeout(200)
+    assert "recovery action for huge page: Recovered" in counters.inner_text()
+    canvas.scroll_into_view_if_needed()
+    lab.screenshot(page, "ui_explorer")
     _assert_healthy(page, page_log)
