@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import hugetlbfs
 from .constants import (
     DEFAULT_HUGEPAGE_SIZE,
     HUGEPAGE_SHIFTS,
@@ -33,7 +34,7 @@ from .hstate import Hstate, HstateCounters
 from .invariants import check_invariants
 from .memfd import Memfd
 from .memory_failure import MFStats, memory_failure, unpoison_memory
-from .mm import Vma, zap_pte
+from .mm import Vma
 from .process import Process
 from .siginfo import SigInfo, sigbus
 from .snapshot import Snapshot, take_snapshot
@@ -42,7 +43,6 @@ from .trace import EventKind, Trace, TraceEvent
 VERSIONS = ("7.3", "6.12")
 MAX_HUGEPAGES = 1 << 20  # per size: 2 TiB of 2 MiB pages, 1 PiB of 1 GiB pages
 FIRST_PFN = 0x100000  # the pools start at 4 GiB of physical memory
-END_OF_FILE = 1 << 62  # a file index past any file
 MEMINFO_KEYS = (
     "HardwareCorrupted",
     "HugePages_Total",
@@ -324,48 +324,6 @@ class Kernel:
         self.emit(EventKind.SYSCALL, text=f"echo {count} > hugepages-{hstate.kb}kB/nr_hugepages")
 
     # -- memfd page cache --
-    def unmap_file_range(self, memfd: Memfd, start: int, end: int) -> None:
-        """hugetlb_vmdelete_list(): zap file pages [start, end) from every mapping."""
-        for proc in self.live_processes():
-            for vma in proc.vmas:
-                if vma.memfd is memfd:
-                    for index in [i for i in vma.ptes if start <= i < end]:
-                        zap_pte(self, vma, index)
-
-    def remove_inode_hugepages(self, memfd: Memfd, start: int, end: int) -> None:
-        """remove_inode_hugepages() over file pages [start, end) (E2, E11):
-        healthy folios go back to the pool; a poisoned one is LEAKED (stock: never freed) or,
-        PROPOSED, dissolved at once (remove_inode_single_folio() ->
-        filemap_offline_hwpoison_folio()); reservations in the range are dropped."""
-        for index in sorted(i for i in memfd.pagecache if start <= i < end):
-            folio = memfd.pagecache[index]
-            keep = folio.keep_ue_mapped
-            self.remove_from_pagecache(folio)
-            if not folio.hwpoison:
-                self.free_folio(folio)
-            elif keep:
-                self._offline_hwpoison_folio(folio)
-            else:
-                folio.state = FolioState.LEAKED
-                folio.contents = None
-                self.emit(EventKind.LEAK, pfn=folio.pfn, folio=folio.number)
-        dropped = {i for i in memfd.reserved if start <= i < end}
-        memfd.reserved -= dropped
-        if memfd.hstate is not None:
-            memfd.hstate.resv_hugepages -= len(dropped)
-
-    def _offline_hwpoison_folio(self, folio: HugetlbFolio) -> None:
-        """PROPOSED: filemap_offline_hwpoison_folio_hugetlb() (A.4 item 9): the folio is freed
-        with PG_hwpoison and dissolved; v3 logs nothing on success. The dissolve fails (-EBUSY)
-        when every free page is reserved; the folio then stays on the free list, poisoned."""
-        hstate = self.hstates[folio.hstate_name]
-        folio.state = FolioState.FREE_POISONED
-        folio.contents = None
-        if hstate.free_hugepages - hstate.resv_hugepages > 0:
-            self.dissolve(folio)
-        else:
-            self.printk(f"Memory failure: failed to dissolve hugetlb folio: {-errno.EBUSY}")
-
     def get_memfd(self, memfd: Memfd) -> None:
         memfd.refs += 1
 
@@ -375,7 +333,7 @@ class Kernel:
         if memfd.refs == 0:
             memfd.released = True
             self.emit(EventKind.RELEASE, text=f"memfd:{memfd.name} released")
-            self.remove_inode_hugepages(memfd, 0, END_OF_FILE)
+            hugetlbfs.remove_inode_hugepages(self, memfd, 0, hugetlbfs.END_OF_FILE)
 
     # -- memory failure --
     @entry

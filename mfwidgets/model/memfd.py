@@ -15,7 +15,6 @@ from .constants import (
     MFD_HUGE_SHIFT,
     MFD_NAME_MAX_LEN,
     PAGE_SHIFT,
-    PAGE_SIZE,
     SIZE_BY_SHIFT,
 )
 from .errors import SyscallError
@@ -122,48 +121,3 @@ class OpenFile:
         self.memfd = memfd
         self.pos = 0
         self.refs = 0
-
-
-def hwpoison_safe_bytes(folio: HugetlbFolio, offset: int, nbytes: int) -> int:
-    """adjust_range_hwpoison(): how many bytes from ``offset`` (within the folio) can be read
-    before the first raw page on the folio's raw-error list."""
-    first = offset >> PAGE_SHIFT
-    last = (offset + nbytes - 1) >> PAGE_SHIFT
-    if last - first < len(folio.raw_hwp):
-        hit = next((s for s in range(first, last + 1) if s in folio.raw_hwp), None)
-    else:
-        hit = min((s for s in folio.raw_hwp if first <= s <= last), default=None)
-    return nbytes if hit is None else max(0, (hit << PAGE_SHIFT) - offset)
-
-
-def read_plan(memfd: Memfd, pos: int, count: int) -> tuple[list[tuple[int, int, int]], int]:
-    """hugetlbfs_read_iter() (6.12 and later, kernel-semantics.md E6 and real-kernel.md §3).
-
-    Returns (chunks, retval): ``chunks`` are (index, offset in folio, length) to copy in order
-    (a hole reads as zeros), ``retval`` the byte count the call returns or -EIO. A poisoned raw
-    page stops the read: a short count ending exactly at it, or -EIO when the call reaches it
-    before copying anything from that hugepage (the EIO overwrites an earlier partial count).
-    """
-    size = memfd.size
-    chunks: list[tuple[int, int, int]] = []
-    retval = 0
-    while count > 0 and pos < memfd.i_size:
-        index, offset = divmod(pos, size)
-        nr = min(size - offset, memfd.i_size - pos)
-        folio = memfd.pagecache.get(index)
-        want = nr
-        if folio is not None and folio.hwpoison:
-            want = hwpoison_safe_bytes(folio, offset, nr)
-            if want == 0:
-                return chunks, -errno.EIO
-        copied = min(want, count)
-        chunks.append((index, offset, copied))
-        retval += copied
-        pos += copied
-        count -= copied
-        if copied != nr and count:
-            break
-    return chunks, retval
-
-
-PAGE_MASK = ~(PAGE_SIZE - 1)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import hugetlbfs
 from .batch import LoadBatch, load_many
 from .constants import (
     F_SEAL_EXEC,
@@ -49,7 +50,7 @@ from .constants import (
 from .entry import entry
 from .errors import SyscallError, esrch
 from .folio import HugetlbFolio
-from .memfd import Memfd, OpenFile, check_memfd_create, read_plan
+from .memfd import Memfd, OpenFile, check_memfd_create
 from .memory_failure import soft_offline_page
 from .mm import Pte, Vma, VmFault, find_vma, hugetlb_fault, user_access, zap_pte
 from .siginfo import Access, SigInfo
@@ -185,24 +186,7 @@ class Process:
         memfd = file.memfd
         if isinstance(length, bool) or not isinstance(length, int):
             raise TypeError("ftruncate: length must be an int")
-        if length < 0:
-            raise SyscallError(errno.EINVAL, "ftruncate", "length is negative")
-        if memfd.hugetlb and length % memfd.size:
-            raise SyscallError(
-                errno.EINVAL,
-                "ftruncate",
-                f"{length:#x} is not a multiple of the hugepage size {memfd.size:#x}",
-            )
-        if length < memfd.i_size and memfd.seals & F_SEAL_SHRINK:
-            raise SyscallError(errno.EPERM, "ftruncate", "the memfd is sealed with F_SEAL_SHRINK")
-        if length > memfd.i_size and memfd.seals & F_SEAL_GROW:
-            raise SyscallError(errno.EPERM, "ftruncate", "the memfd is sealed with F_SEAL_GROW")
-        old = memfd.i_size
-        memfd.i_size = length
-        if memfd.hugetlb and length < old:
-            start = length >> memfd.shift
-            self._k.unmap_file_range(memfd, start, 1 << 62)
-            self._k.remove_inode_hugepages(memfd, start, 1 << 62)
+        hugetlbfs.truncate(self._k, memfd, length)
         self._log(f"ftruncate({fd}, {length:#x}) = 0")
 
     @entry
@@ -220,61 +204,10 @@ class Process:
         if offset < 0 or length <= 0:
             raise SyscallError(errno.EINVAL, "fallocate", "offset < 0 or length <= 0")
         if mode & FALLOC_FL_PUNCH_HOLE:
-            self._punch_hole(memfd, offset, length)
+            hugetlbfs.punch_hole(self._k, memfd, offset, length)
         else:
-            self._allocate(memfd, mode, offset, length)
+            hugetlbfs.allocate(self._k, memfd, mode, offset, length)
         self._log(f"fallocate({fd}, {mode:#x}, {offset:#x}, {length:#x}) = 0")
-
-    def _punch_hole(self, memfd: Memfd, offset: int, length: int) -> None:
-        """hugetlbfs_punch_hole()."""
-        if memfd.seals & F_SEAL_WRITE:
-            raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_WRITE")
-        size, end = memfd.size, offset + length
-        hole_start = -(-offset // size) * size
-        hole_end = end // size * size
-        if offset < hole_start:
-            self._zero_partial(memfd, offset, min(end, hole_start))
-        if end > hole_end and end > hole_start:
-            self._zero_partial(memfd, hole_end, end)
-        if hole_end > hole_start:
-            first, last = hole_start >> memfd.shift, hole_end >> memfd.shift
-            self._k.unmap_file_range(memfd, first, last)
-            self._k.remove_inode_hugepages(memfd, first, last)
-
-    @staticmethod
-    def _zero_partial(memfd: Memfd, start: int, end: int) -> None:
-        """hugetlbfs_zero_partial_page(). SIMPLIFICATION: zeroing a poisoned subpage is not a
-        kernel-mode machine check here (kernel-semantics.md D.13, no source). [L]"""
-        folio = memfd.pagecache.get(start >> memfd.shift)
-        if folio is not None and folio.contents is not None:
-            base = (start >> memfd.shift) << memfd.shift
-            folio.contents.fill(start - base, end - start, 0)
-
-    def _allocate(self, memfd: Memfd, mode: int, offset: int, length: int) -> None:
-        """hugetlbfs_fallocate() allocate mode."""
-        end = offset + length
-        if end > memfd.i_size and memfd.seals & F_SEAL_GROW:  # checked before KEEP_SIZE
-            raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_GROW")
-        assert memfd.hstate is not None
-        wanted = [
-            i
-            for i in range(offset >> memfd.shift, -(-end // memfd.size))
-            if i not in memfd.pagecache
-        ]
-        unreserved = sum(1 for i in wanted if i not in memfd.reserved)
-        if unreserved > memfd.hstate.available:
-            raise SyscallError(
-                errno.ENOSPC,
-                "fallocate",
-                f"{unreserved} free hugepages needed, {max(0, memfd.hstate.available)} available",
-            )
-        for index in wanted:
-            folio = self._k.alloc_folio(memfd.hstate, index in memfd.reserved)
-            assert folio is not None
-            memfd.reserved.discard(index)
-            self._k.add_to_pagecache(memfd, index, folio)
-        if not mode & FALLOC_FL_KEEP_SIZE and end > memfd.i_size:
-            memfd.i_size = end
 
     @entry
     def fcntl_add_seals(self, fd: int, seals: int) -> None:
@@ -301,50 +234,13 @@ class Process:
         self._log(f"fcntl({fd}, F_ADD_SEALS, {seals:#x}) = 0")
 
     # -- read, write, seek -----------------------------------------------------------------------
-    def _read_at(self, memfd: Memfd, call: str, count: int, pos: int) -> bytes:
-        """E6: a short count at the first poisoned raw page, EIO inside one."""
-        if isinstance(count, bool) or not isinstance(count, int):
-            raise TypeError(f"{call}: count must be an int")
-        if count < 0:
-            raise SyscallError(errno.EINVAL, call, "count is negative")
-        # SIMPLIFICATION: a latent hardware error that the copy would read is consumed the way a
-        # machine-check-safe copy recovers: memory_failure(pfn, 0), then the read stops there.
-        while True:
-            chunks, retval = read_plan(memfd, pos, count)
-            latent = self._latent_in(memfd, chunks)
-            if latent is None:
-                break
-            self._k._memory_failure(latent, 0, None)
-        if retval < 0:
-            raise SyscallError(-retval, call, f"offset {pos:#x} is inside a poisoned 4 KiB page")
-        out = bytearray()
-        for index, offset, n in chunks:
-            folio = memfd.pagecache.get(index)
-            if folio is None or folio.contents is None:
-                out += bytes(n)
-            else:
-                out += folio.contents.read(offset, n)
-        return bytes(out)
-
-    @staticmethod
-    def _latent_in(memfd: Memfd, chunks: list[tuple[int, int, int]]) -> int | None:
-        for index, offset, n in chunks:
-            folio = memfd.pagecache.get(index)
-            if folio is None or not folio.bad:
-                continue
-            first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
-            hits = sorted(s for s in folio.bad if first <= s <= last and s not in folio.raw_hwp)
-            if hits:
-                return folio.pfn + hits[0]
-        return None
-
     @entry
     def read(self, fd: int, count: int) -> bytes:
         """read(2) at the file position, which advances by what was read (not on EIO).
         Raises SyscallError: EBADF, EINVAL, EIO."""
         file = self._file("read", fd)
         memfd = self._hugetlb("read", fd)
-        data = self._read_at(memfd, "read", count, file.pos)
+        data = hugetlbfs.read_iter(self._k, memfd, "read", count, file.pos)
         file.pos += len(data)
         self._log(f"read({fd}, {count:#x}) = {len(data):#x}")
         return data
@@ -355,7 +251,7 @@ class Process:
         memfd = self._hugetlb("pread", fd)
         if offset < 0:
             raise SyscallError(errno.EINVAL, "pread", "offset is negative")
-        data = self._read_at(memfd, "pread", count, offset)
+        data = hugetlbfs.read_iter(self._k, memfd, "pread", count, offset)
         self._log(f"pread({fd}, {count:#x}, {offset:#x}) = {len(data):#x}")
         return data
 

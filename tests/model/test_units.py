@@ -11,7 +11,7 @@ import pytest
 
 import mfwidgets as mf
 from mfwidgets.model.contents import Contents
-from mfwidgets.model.memfd import hwpoison_safe_bytes, read_plan
+from mfwidgets.model.hugetlbfs import hwpoison_safe_bytes, read_plan
 
 PS = mf.PAGE_SIZE
 HPS = mf.SZ_2M
