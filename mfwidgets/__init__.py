@@ -16,7 +16,12 @@ __version__ = "0.1.0"
 # Reached lazily, so that importing the model never loads bokeh or ipywidgets.
 _LAZY = {
     "Explorer": "widgets",
+    "PolicyComparison": "widgets",
+    "ScenarioPlayer": "widgets",
+    "Scenario": "widgets",
     "setup_notebook": "widgets",
+    "WorkloadParams": "widgets",
+    "WorkloadRunner": "widgets",
     "plots": None,
     "widgets": None,
 }

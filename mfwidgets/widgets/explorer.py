@@ -16,16 +16,10 @@ from bokeh.layouts import column
 from ..model import Kernel, SubpageState
 from ..plots import CountersPanel, FolioHeatmap, PoolView, grid_shape, subpage_at
 from .display import bokeh_widget
-from .parts import ErrorBanner, HistoryNav, bytes_html, step_html
+from .parts import BUTTON_STYLE, ErrorBanner, HistoryNav, bytes_html, control_row, step_html
 from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Setup, Step
 
 KERNELS = {"with the proposed series": True, "stock mainline": False}
-_BUTTONS = {"button_width": "auto", "description_width": "initial"}
-
-
-def _row(*children: w.Widget) -> w.HBox:
-    """A row of controls that wraps instead of overflowing the output area."""
-    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
 
 
 def _setup_from(kernel: Kernel | None, **overrides: Any) -> Setup:
@@ -57,7 +51,7 @@ class Explorer(w.VBox):  # type: ignore[misc]
             style=wide,
         )
         self._size = w.ToggleButtons(
-            options=["2M", "1G"], value=s.size, description="hugepage size", style=_BUTTONS
+            options=["2M", "1G"], value=s.size, description="hugepage size", style=BUTTON_STYLE
         )
         self._count = w.IntSlider(
             value=s.nr_hugepages, min=1, max=8, description="hugepages", continuous_update=False
@@ -65,9 +59,11 @@ class Explorer(w.VBox):  # type: ignore[misc]
         self._keep = w.Checkbox(
             value=s.keep_ue_mapped, description="memfd with MFD_MF_KEEP_UE_MAPPED", indent=False
         )
-        self._kind = w.ToggleButtons(options=list(ERROR_KINDS), description="error", style=_BUTTONS)
+        self._kind = w.ToggleButtons(
+            options=list(ERROR_KINDS), description="error", style=BUTTON_STYLE
+        )
         self._mode = w.ToggleButtons(
-            options=list(CLICK_MODES), description="click to", style=_BUTTONS
+            options=list(CLICK_MODES), description="click to", style=BUTTON_STYLE
         )
         self._buttons = [
             w.Button(description=op, tooltip=f"the VMM calls {op}", layout=w.Layout(width="auto"))
@@ -92,7 +88,7 @@ class Explorer(w.VBox):  # type: ignore[misc]
         self._view = bokeh_widget(self._heatmap.figure)
         self._overview = bokeh_widget(column(self._pool.figure, self._counters.div))
         self._theme_choice = w.ToggleButtons(
-            options=["light", "dark"], value=theme, description="theme", style=_BUTTONS
+            options=["light", "dark"], value=theme, description="theme", style=BUTTON_STYLE
         )
         self._theme_choice.observe(lambda c: self.set_theme(c["new"]), names="value")
         for control in (self._kernel_choice, self._size, self._count, self._keep):
@@ -102,10 +98,10 @@ class Explorer(w.VBox):  # type: ignore[misc]
         self._reset.on_click(lambda _: self._rebuild(self._session.setup))
         super().__init__(
             [
-                _row(self._kernel_choice, self._size, self._count, self._keep),
-                _row(self._kind, self._mode),
-                _row(w.HTML("the VMM calls:&nbsp;"), *self._buttons, self._reset),
-                _row(self._theme_choice),
+                control_row(self._kernel_choice, self._size, self._count, self._keep),
+                control_row(self._kind, self._mode),
+                control_row(w.HTML("the VMM calls:&nbsp;"), *self._buttons, self._reset),
+                control_row(self._theme_choice),
                 self._banner,
                 self._view,
                 self._history,

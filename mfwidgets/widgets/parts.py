@@ -103,3 +103,11 @@ class HistoryNav(w.HBox):  # type: ignore[misc]
         if 0 <= index < self.total:
             self.set(index, self.total)
             self._on_move(index)
+
+
+BUTTON_STYLE = {"button_width": "auto", "description_width": "initial"}
+
+
+def control_row(*children: w.Widget) -> w.HBox:
+    """A row of controls that wraps instead of overflowing the output area."""
+    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))

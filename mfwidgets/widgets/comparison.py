@@ -1,0 +1,285 @@
+"""PolicyComparison: the same clicks on a stock memfd and on an MFD_MF_KEEP_UE_MAPPED memfd,
+side by side, with a one-line verdict of what differs.
+
+Mirrors: me_huge_page() in mm/memory-failure.c, which hard-offlines the whole hugepage on a
+stock kernel and, with the proposed flag, keeps it mapped and records only the raw error.
+
+Two ``Session`` records own the two kernels and their histories; both boot identical pools,
+so hugepage #n and subpage s name the same cell in each. This module only turns clicks into
+one ``Action`` applied to both; ``verdict()`` is a pure function of the two sessions.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+from bokeh.events import Event, Tap
+from bokeh.layouts import column
+
+from ..model import PAGE_SHIFT, SIGBUS, Kernel, Snapshot, SubpageState
+from ..plots import FolioHeatmap, grid_shape, subpage_at
+from ..plots.heatmap import heatmap_title
+from .display import bokeh_widget
+from .parts import BUTTON_STYLE, ErrorBanner, control_row, step_html
+from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Setup, Step
+
+STOCK_TITLE = "stock"
+KEEP_TITLE = "MFD_MF_KEEP_UE_MAPPED"
+
+
+def usable_subpages(session: Session) -> int:
+    """Subpages the guest can still count on: those of hugepages still in the guest memfd whose
+    state is IN_USE (healthy, mapped or in the page cache).
+
+    The rule is the same for both policies, and a poisoned 4 KiB page never counts. Under keep
+    a software-poisoned subpage (HWPOISON_SW) keeps its bytes and its mapping, so a load of it
+    even succeeds, as in the selftest; it still does not count, because it stands for a lost
+    page and the kernel told the VMM so (SIGBUS, lsb 12). A latent hardware error does not
+    count before anything notices it. Offlined (stock), leaked and dissolved subpages, and
+    hugepages that left the memfd (ftruncate, release), count for nothing.
+    """
+    snap = session.steps[-1].snapshot
+    return sum(
+        int((f.codes() == SubpageState.IN_USE).sum()) for f in snap.folios if f.memfd == "guest"
+    )
+
+
+def _signals(session: Session) -> str:
+    """E.g. "1 SIGBUS (lsb 21)": how many SIGBUS the VMM got, and their si_addr_lsb values."""
+    lsbs = [s.si_addr_lsb for s in session.vmm.signals if s.si_signo == SIGBUS]
+    if not lsbs:
+        return "no SIGBUS"
+    return f"{len(lsbs)} SIGBUS (lsb {', '.join(str(v) for v in sorted(set(lsbs)))})"
+
+
+def _nr_hugepages(session: Session) -> int:
+    return session.steps[-1].snapshot.hstates[session.setup.size].nr_hugepages
+
+
+def verdict(stock: Session, keep: Session) -> str:
+    """One line on what differs, e.g. "stock: 1536 of 2048 subpages still usable, 1 SIGBUS
+    (lsb 21), nr_hugepages 4 | keep: 2047 usable, 1 SIGBUS (lsb 12), nr_hugepages 4".
+
+    Usable subpages: ``usable_subpages()``; "of N" is the guest memfd's size at boot, in 4 KiB
+    subpages. SIGBUS: those delivered to the VMM, with their distinct si_addr_lsb values.
+    nr_hugepages: the pool of the session's hugepage size (a leaked hugepage stays counted).
+    """
+    nr_pages = stock.hugepage_size >> PAGE_SHIFT
+    total = stock.setup.nr_hugepages * nr_pages
+    return (
+        f"stock: {usable_subpages(stock)} of {total} subpages still usable, "
+        f"{_signals(stock)}, nr_hugepages {_nr_hugepages(stock)} | "
+        f"keep: {usable_subpages(keep)} usable, {_signals(keep)}, "
+        f"nr_hugepages {_nr_hugepages(keep)}"
+    )
+
+
+class _PolicyHeatmap(FolioHeatmap):
+    """A FolioHeatmap whose title starts with the policy it draws ("stock: hugepage #0 ...")."""
+
+    def __init__(self, prefix: str, snap: Snapshot, number: int, **kw: Any) -> None:
+        self.prefix = prefix
+        super().__init__(snap, number, **kw)
+        self._retitle(snap)
+
+    def _retitle(self, snap: Snapshot) -> None:
+        self._title.text = f"{self.prefix}: {heatmap_title(snap.folios[self.number])}"
+
+    def update(self, snap: Snapshot) -> int:
+        cells = super().update(snap)
+        self._retitle(snap)
+        return cells
+
+    def show_folio(self, snap: Snapshot, number: int) -> None:
+        super().show_folio(snap, number)
+        self._retitle(snap)
+
+
+class PolicyComparison(w.VBox):  # type: ignore[misc]
+    """One click, two kernels: stock (hard offline) above, MFD_MF_KEEP_UE_MAPPED below.
+
+    ``.stock`` and ``.keep`` are the two Sessions (history of Step records), ``.kernels`` the
+    two live kernels, for the next cell to analyse. ``click(folio, subpage)`` does what a click
+    on a cell of either heatmap does.
+    """
+
+    def __init__(self, size: str = "2M", nr_hugepages: int = 4, *, theme: str = "light") -> None:
+        self._stock, self._keep = self._boot(size, nr_hugepages)
+        self._updating = False
+        self._size = w.ToggleButtons(
+            options=["2M", "1G"], value=size, description="hugepage size", style=BUTTON_STYLE
+        )
+        self._count = w.IntSlider(
+            value=nr_hugepages, min=1, max=8, description="hugepages", continuous_update=False
+        )
+        self._folio = w.Dropdown(
+            description="show hugepage #",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="200px", margin="2px 24px 2px 2px"),
+        )
+        self._kind = w.ToggleButtons(
+            options=list(ERROR_KINDS), description="error", style=BUTTON_STYLE
+        )
+        self._mode = w.ToggleButtons(
+            options=list(CLICK_MODES), description="click to", style=BUTTON_STYLE
+        )
+        self._buttons = [
+            w.Button(description=op, tooltip=f"both VMMs call {op}", layout=w.Layout(width="auto"))
+            for op in BUTTON_OPS
+        ]
+        self._reset = w.Button(
+            description="reset", button_style="warning", layout=w.Layout(width="auto")
+        )
+        self._banner = ErrorBanner()
+        self._verdict = w.HTML()
+        half = w.Layout(flex="1 1 0", min_width="300px", padding="0 8px 0 0")
+        self._stock_text = w.HTML(layout=half)
+        self._keep_text = w.HTML(layout=w.Layout(flex="1 1 0", min_width="300px"))
+        snap_s, snap_k = self._stock.steps[-1].snapshot, self._keep.steps[-1].snapshot
+        self._stock_map = _PolicyHeatmap(STOCK_TITLE, snap_s, 0, theme=theme)
+        self._keep_map = _PolicyHeatmap(KEEP_TITLE, snap_k, 0, theme=theme)
+        for heatmap in (self._stock_map, self._keep_map):
+            heatmap.figure.on_event(Tap, self._on_tap)
+        # Stacked, not side by side: one heatmap with its legend is ~800 px, the whole
+        # output area is ~900 px.
+        self._view = bokeh_widget(column(self._stock_map.figure, self._keep_map.figure))
+        self._size.observe(self._on_setup_change, names="value")
+        self._count.observe(self._on_setup_change, names="value")
+        self._folio.observe(self._on_folio_pick, names="value")
+        self._theme_choice = w.ToggleButtons(
+            options=["light", "dark"], value=theme, description="theme", style=BUTTON_STYLE
+        )
+        self._theme_choice.observe(lambda c: self.set_theme(c["new"]), names="value")
+        for button in self._buttons:
+            button.on_click(lambda b: self.act(Action(b.description)))
+        self._reset.on_click(lambda _: self._rebuild())
+        texts = w.HBox([self._stock_text, self._keep_text], layout=w.Layout(flex_flow="row wrap"))
+        super().__init__(
+            [
+                control_row(self._size, self._count, self._folio, self._theme_choice),
+                control_row(self._kind, self._mode),
+                control_row(w.HTML("both VMMs call:&nbsp;"), *self._buttons, self._reset),
+                self._banner,
+                self._verdict,
+                self._view,
+                texts,
+            ],
+            layout=w.Layout(max_width="900px"),
+        )
+        self._set_folio_options()
+        self._refresh()
+
+    @staticmethod
+    def _boot(size: str, nr_hugepages: int) -> tuple[Session, Session]:
+        stock = Session(Setup(False, size, nr_hugepages, False))
+        keep = Session(Setup(True, size, nr_hugepages, True))
+        return stock, keep
+
+    # -- what the next cell reads ------------------------------------------------------------
+    @property
+    def stock(self) -> Session:
+        return self._stock
+
+    @property
+    def keep(self) -> Session:
+        return self._keep
+
+    @property
+    def kernels(self) -> tuple[Kernel, Kernel]:
+        """(stock kernel, keep kernel)."""
+        return self._stock.kernel, self._keep.kernel
+
+    @property
+    def folio(self) -> int:
+        """The hugepage both heatmaps show."""
+        return self._stock_map.number
+
+    # -- actions ------------------------------------------------------------------------------
+    def click(self, folio: int, subpage: int) -> tuple[Step, Step]:
+        """What a click on a cell does, to both sessions: inject, load or store."""
+        mode = self._mode.value
+        kind = self._kind.value if mode == "inject" else None
+        return self.act(Action(mode, folio, subpage, kind))
+
+    def act(self, action: Action) -> tuple[Step, Step]:
+        """Apply ``action`` to both sessions; a refused call shows in the banner."""
+        steps = self._stock.apply(action), self._keep.apply(action)
+        errors = [
+            f"{t}: {s.error}"
+            for t, s in zip((STOCK_TITLE, KEEP_TITLE), steps, strict=True)
+            if s.error
+        ]
+        if steps[0].error and steps[0].error == steps[1].error:
+            errors = [f"both: {steps[0].error}"]  # the same refusal, said once
+        self._banner.show(" | ".join(errors))
+        self._refresh()
+        if action.folio == self.folio and action.subpage is not None:
+            for heatmap, step in zip((self._stock_map, self._keep_map), steps, strict=True):
+                if step.access is not None and step.access.signal is not None:
+                    heatmap.mark_sigbus([action.subpage])
+                elif action.op in ("load", "store") and step.error is None:
+                    heatmap.mark_loads([action.subpage])
+        return steps
+
+    def _on_tap(self, event: Event) -> None:
+        if not isinstance(event, Tap) or event.x is None or event.y is None:
+            return
+        rows, cols = grid_shape(self._stock_map._size)
+        row, col = int(event.y), int(event.x)
+        if 0 <= row < rows and 0 <= col < cols:
+            self.click(self.folio, subpage_at(self._stock_map._size, row, col))
+
+    def show_folio(self, number: int) -> None:
+        """Draw hugepage ``number`` (a pool index, the same in both kernels) in both heatmaps."""
+        for heatmap, s in ((self._stock_map, self._stock), (self._keep_map, self._keep)):
+            heatmap.show_folio(s.steps[-1].snapshot, number)
+        self._updating = True  # the dropdown follows; its observer must not draw again
+        try:
+            self._folio.value = number
+        finally:
+            self._updating = False
+
+    def _on_folio_pick(self, change: dict[str, Any]) -> None:
+        if not self._updating and change["new"] is not None:
+            self.show_folio(change["new"])
+
+    # -- setup changes --------------------------------------------------------------------------
+    def _on_setup_change(self, change: dict[str, Any]) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Boot both kernels again from the controls (reset keeps the controls as they are)."""
+        self._stock, self._keep = self._boot(self._size.value, self._count.value)
+        self._banner.show(None)
+        self._set_folio_options()
+        self.show_folio(0)
+        self._refresh()
+
+    def _set_folio_options(self) -> None:
+        self._updating = True
+        try:
+            self._folio.options = list(range(self._stock.setup.nr_hugepages))
+            self._folio.value = 0
+        finally:
+            self._updating = False
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        # One line as data, two lines on screen: stock above keep, as the heatmaps are.
+        lines = verdict(self._stock, self._keep).split(" | ")
+        self._verdict.value = "<b>" + "<br>".join(html.escape(t) for t in lines) + "</b>"
+        for heatmap, text, s, title in (
+            (self._stock_map, self._stock_text, self._stock, STOCK_TITLE),
+            (self._keep_map, self._keep_text, self._keep, KEEP_TITLE),
+        ):
+            heatmap.update(s.steps[-1].snapshot)
+            n = len(s.steps) - 1
+            previous = s.steps[-2] if n else None
+            text.value = f"<h4>{title}</h4>" + step_html(s.steps[-1], previous, n, n)
+
+    def set_theme(self, theme: str) -> None:
+        """Draw both heatmaps in the "light" or "dark" theme."""
+        for heatmap in (self._stock_map, self._keep_map):
+            heatmap.set_theme(theme)
