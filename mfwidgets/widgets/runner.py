@@ -141,7 +141,10 @@ class WorkloadRunner(w.VBox):  # type: ignore[misc]
     ``.kernels`` is (stock, keep), ``.kernel`` the keep kernel, for the next cell to analyse.
     """
 
-    def __init__(self, params: WorkloadParams | None = None, **changes: Any) -> None:
+    def __init__(
+        self, params: WorkloadParams | None = None, *, theme: str = "light", **changes: Any
+    ) -> None:
+        self._theme = theme
         params = dataclasses.replace(params or WorkloadParams(), **changes)
         self._workload = Workload(params)
         self._last: dict[str, TickResult] = {}
@@ -266,7 +269,9 @@ class WorkloadRunner(w.VBox):  # type: ignore[misc]
         heatmaps = []
         for kernel in self.kernels:
             snap = kernel.snapshot()
-            h = FolioHeatmap(snap, _guest_folio(snap), width=HEATMAP_PX, height=HEATMAP_PX)
+            h = FolioHeatmap(
+                snap, _guest_folio(snap), theme=self._theme, width=HEATMAP_PX, height=HEATMAP_PX
+            )
             h.figure.legend.visible = False  # one shared, shorter legend below both
             if isinstance(h.figure.title, Title):
                 h.figure.title.text_font_size = "10px"  # the whole title fits the narrow figure
