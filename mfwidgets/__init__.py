@@ -22,7 +22,9 @@ _LAZY = {
     "setup_notebook": "widgets",
     "WorkloadParams": "widgets",
     "WorkloadRunner": "widgets",
+    "exercises": None,
     "plots": None,
+    "teaching": None,
     "widgets": None,
 }
 __all__ = [*_model_all, "__version__", *_LAZY]

@@ -29,3 +29,35 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
 def test_notebook_is_committed_without_outputs(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     assert [c for c in nb.cells if c.cell_type == "code" and (c.outputs or c.execution_count)] == []
+
+
+EXERCISES = Path(__file__).resolve().parent.parent / "notebooks" / "05_exercises.ipynb"
+
+
+@pytest.mark.notebooks
+def test_exercises_notebook_with_solutions_checks_every_answer_right(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With MFW_SOLUTIONS=1 (inherited by the kernel) every answer cell is filled in by
+    mfwidgets.exercises.solution(), so every check prints ✓ and the closing assert passes."""
+    monkeypatch.setenv("MFW_SOLUTIONS", "1")
+    nb = nbformat.read(EXERCISES, as_version=4)
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(EXERCISES.parent)}},
+    ).execute()
+    text = "".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream"
+    )
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert errors == []
+    assert "✗" not in text
+    assert text.count("✓") == 6
