@@ -18,18 +18,18 @@ import ipywidgets as w
 from bokeh.events import Event, Tap
 from bokeh.layouts import column
 
-from ..model import PAGE_SHIFT, SIGBUS, Kernel, Snapshot, SubpageState
+from ..model import PAGE_SHIFT, EventKind, Kernel, Snapshot, SubpageState
 from ..plots import FolioHeatmap, grid_shape, subpage_at
 from ..plots.heatmap import heatmap_title
 from .display import bokeh_widget
-from .parts import BUTTON_STYLE, ErrorBanner, control_row, step_html
+from .parts import BUTTON_STYLE, ErrorBanner, HistoryNav, bytes_html, control_row, step_html
 from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Setup, Step
 
 STOCK_TITLE = "stock"
 KEEP_TITLE = "MFD_MF_KEEP_UE_MAPPED"
 
 
-def usable_subpages(session: Session) -> int:
+def usable_subpages(session: Session, index: int = -1) -> int:
     """Subpages the guest can still count on: those of hugepages still in the guest memfd whose
     state is IN_USE (healthy, mapped or in the page cache).
 
@@ -40,25 +40,35 @@ def usable_subpages(session: Session) -> int:
     count before anything notices it. Offlined (stock), leaked and dissolved subpages, and
     hugepages that left the memfd (ftruncate, release), count for nothing.
     """
-    snap = session.steps[-1].snapshot
+    snap = session.steps[index].snapshot
     return sum(
         int((f.codes() == SubpageState.IN_USE).sum()) for f in snap.folios if f.memfd == "guest"
     )
 
 
-def _signals(session: Session) -> str:
-    """E.g. "1 SIGBUS (lsb 21)": how many SIGBUS the VMM got, and their si_addr_lsb values."""
-    lsbs = [s.si_addr_lsb for s in session.vmm.signals if s.si_signo == SIGBUS]
+def _signals(session: Session, index: int) -> str:
+    """E.g. "1 SIGBUS (lsb 21)": how many SIGBUS the VMM got up to step ``index``, and their
+    si_addr_lsb values."""
+    upto = session.steps[: len(session.steps) + index + 1 if index < 0 else index + 1]
+    lsbs = [
+        e.addr_lsb or 0
+        for step in upto
+        for e in step.events
+        if e.kind is EventKind.SIGNAL
+        and e.pid == session.vmm.pid
+        and e.text
+        and e.text.startswith("SIGBUS")
+    ]
     if not lsbs:
         return "no SIGBUS"
     return f"{len(lsbs)} SIGBUS (lsb {', '.join(str(v) for v in sorted(set(lsbs)))})"
 
 
-def _nr_hugepages(session: Session) -> int:
-    return session.steps[-1].snapshot.hstates[session.setup.size].nr_hugepages
+def _nr_hugepages(session: Session, index: int) -> int:
+    return session.steps[index].snapshot.hstates[session.setup.size].nr_hugepages
 
 
-def verdict(stock: Session, keep: Session) -> str:
+def verdict(stock: Session, keep: Session, index: int = -1) -> str:
     """One line on what differs, e.g. "stock: 1536 of 2048 subpages still usable, 1 SIGBUS
     (lsb 21), nr_hugepages 4 | keep: 2047 usable, 1 SIGBUS (lsb 12), nr_hugepages 4".
 
@@ -69,10 +79,10 @@ def verdict(stock: Session, keep: Session) -> str:
     nr_pages = stock.hugepage_size >> PAGE_SHIFT
     total = stock.setup.nr_hugepages * nr_pages
     return (
-        f"stock: {usable_subpages(stock)} of {total} subpages still usable, "
-        f"{_signals(stock)}, nr_hugepages {_nr_hugepages(stock)} | "
-        f"keep: {usable_subpages(keep)} usable, {_signals(keep)}, "
-        f"nr_hugepages {_nr_hugepages(keep)}"
+        f"stock: {usable_subpages(stock, index)} of {total} subpages still usable, "
+        f"{_signals(stock, index)}, nr_hugepages {_nr_hugepages(stock, index)} | "
+        f"keep: {usable_subpages(keep, index)} usable, {_signals(keep, index)}, "
+        f"nr_hugepages {_nr_hugepages(keep, index)}"
     )
 
 
@@ -133,6 +143,7 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
             description="reset", button_style="warning", layout=w.Layout(width="auto")
         )
         self._banner = ErrorBanner()
+        self._history = HistoryNav(self._show_step)
         self._verdict = w.HTML()
         half = w.Layout(flex="1 1 0", min_width="300px", padding="0 8px 0 0")
         self._stock_text = w.HTML(layout=half)
@@ -164,6 +175,7 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
                 self._banner,
                 self._verdict,
                 self._view,
+                self._history,
                 texts,
             ],
             layout=w.Layout(max_width="900px"),
@@ -204,7 +216,12 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
         return self.act(Action(mode, folio, subpage, kind))
 
     def act(self, action: Action) -> tuple[Step, Step]:
-        """Apply ``action`` to both sessions; a refused call shows in the banner."""
+        """Apply ``action`` to both sessions; a refused call shows in the banner. Acting while
+        an earlier step is shown replays both sessions up to it first."""
+        if self._history.index < len(self._stock.steps) - 1:
+            kept = self._stock.actions[: self._history.index]
+            self._stock = Session.replay(self._stock.setup, kept)
+            self._keep = Session.replay(self._keep.setup, kept)
         steps = self._stock.apply(action), self._keep.apply(action)
         errors = [
             f"{t}: {s.error}"
@@ -267,17 +284,26 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
 
     # -- drawing --------------------------------------------------------------------------------
     def _refresh(self) -> None:
+        steps = len(self._stock.steps)
+        self._history.set(steps - 1, steps)
+        self._show_step(steps - 1)
+
+    def _show_step(self, index: int) -> None:
+        """Draw step ``index`` of both sessions (the latest, or one the learner went back to)."""
         # One line as data, two lines on screen: stock above keep, as the heatmaps are.
-        lines = verdict(self._stock, self._keep).split(" | ")
+        lines = verdict(self._stock, self._keep, index).split(" | ")
         self._verdict.value = "<b>" + "<br>".join(html.escape(t) for t in lines) + "</b>"
         for heatmap, text, s, title in (
             (self._stock_map, self._stock_text, self._stock, STOCK_TITLE),
             (self._keep_map, self._keep_text, self._keep, KEEP_TITLE),
         ):
-            heatmap.update(s.steps[-1].snapshot)
+            step = s.steps[index]
+            heatmap.update(step.snapshot)
+            previous = s.steps[index - 1] if index else None
             n = len(s.steps) - 1
-            previous = s.steps[-2] if n else None
-            text.value = f"<h4>{title}</h4>" + step_html(s.steps[-1], previous, n, n)
+            text.value = (
+                f"<h4>{title}</h4>" + step_html(step, previous, index, n) + bytes_html(step)
+            )
 
     def set_theme(self, theme: str) -> None:
         """Draw both heatmaps in the "light" or "dark" theme."""
