@@ -23,6 +23,7 @@ _LAZY = {
     "WorkloadParams": "widgets",
     "WorkloadRunner": "widgets",
     "exercises": None,
+    "fleet": None,
     "plots": None,
     "teaching": None,
     "widgets": None,
