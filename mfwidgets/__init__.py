@@ -20,6 +20,7 @@ _LAZY = {
     "ScenarioPlayer": "widgets",
     "Scenario": "widgets",
     "setup_notebook": "widgets",
+    "show_versions": "__main__",
     "WorkloadParams": "widgets",
     "WorkloadRunner": "widgets",
     "exercises": None,

@@ -93,6 +93,11 @@ def doctor() -> int:
     return 0
 
 
+def show_versions() -> bool:
+    """The notebook health check: versions, and whether widgets and plots can render here."""
+    return doctor() == 0
+
+
 def _server_args(args: argparse.Namespace) -> list[str]:
     extra = [] if args.port is None else [f"--port={args.port}"]
     if args.no_browser:
