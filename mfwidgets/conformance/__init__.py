@@ -1,0 +1,48 @@
+"""Kernel conformance: the model checked against real Linux kernels, scenario by scenario.
+
+The same scenarios (``scenario.py``: a list of step dicts such as ``memfd_create``, ``mmap``,
+``fill``, ``madvise_hwpoison``, ``corrupt_pfn``, ``load`` in a forked child, ``pread``...) run
+
+- on a stock Debian kernel booted under qemu (TCG), by our own static guest program
+  (``guest/probe.c``, PID 1 of the guest), which prints ``@@STEP``/``@@SIG``/``@@CNT``/``@@KMSG``
+  lines to the serial console; and
+- on the model (``model_runner.py``: ``mf.Kernel(supports_keep_ue_mapped=False)``).
+
+Both sides are brought to one normalized result per step (``normalize.py``): return value or
+errno name; each SIGBUS as ``[si_code, offset into the mapping, si_addr_lsb]``; the data read
+(``pattern``/``zero``/``other``); counter deltas (HugePages_*, HardwareCorrupted, per-size pool
+files, node memory_failure stats); kernel log lines with pfns as ``PFN[hugepage+subpage]``,
+mapping addresses as ``MAP+0x...`` and pids as ``PID``.
+
+Usage (as root, on a Debian 12 host; runs in about 15 s per kernel once downloaded)::
+
+    python -m mfwidgets.conformance --kernel 6.1 --out DIR
+    python -m mfwidgets.conformance --kernel 6.12 --out DIR
+    python -m mfwidgets.conformance --kernel 6.1 --out DIR --transcript DIR/6.1.serial.log
+
+writes ``DIR/<kernel>.serial.log`` (raw transcript), ``DIR/<kernel>.json`` (normalized results and
+the scenarios run), ``DIR/report-<kernel>.md`` and ``.html`` (scenario x step x observable: match,
+or the real and model values side by side) and ``DIR/<kernel>.timings.json``. The exit status is
+0 if the guest finished; mismatches are reported, not fatal (tests/conformance decides which
+differences are expected).
+
+What it does on the host:
+
+- ``apt-get install`` of qemu-system-x86, cpio, xz-utils, gcc, libc6-dev, only those missing;
+- ``apt-get download`` of the newest ``linux-image-<version>-amd64-unsigned`` (looked up with
+  ``apt-cache``) into the cache (``--cache``, default ``/var/cache/mfwidgets-conformance``) and
+  ``dpkg -x`` there: nothing from a kernel package is installed. Kernels of another Debian suite
+  (6.12: trixie) use a private apt configuration in the cache whose sources reuse the archive URI
+  already configured in ``/etc/apt/sources.list.d/*.sources``; ``/etc/apt`` is not touched;
+- ``gcc -O1 -Wall -static`` of the guest program, an initramfs (``/init``, ``/dev/console``,
+  ``/hwpoison-inject.ko`` decompressed from the kernel package, ``/scenarios.txt``);
+- ``qemu-system-x86_64 -accel tcg -cpu max -m 4G -smp 2 -nographic -no-reboot`` with
+  ``hugepagesz=2M hugepages=16 hugepagesz=1G hugepages=2``.
+
+The guest program injects memory errors into the machine it runs on; it refuses to run unless it
+is PID 1 or ``HWP_ORACLE_I_AM_A_GUEST`` is set, and the harness only ever runs it inside qemu.
+
+Recorded transcripts live in ``tests/conformance/data``; ``tests/conformance/test_recorded.py``
+replays them on the model (with the listed, explained differences where the model does not
+model that kernel version yet).
+"""

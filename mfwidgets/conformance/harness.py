@@ -1,0 +1,198 @@
+"""The live harness: fetch a stock Debian kernel, build the guest, boot it under qemu (TCG), run
+the scenarios, and parse the serial transcript.
+
+Nothing from the kernel packages is installed on the host: they are fetched with
+``apt-get download`` into a cache directory and unpacked there with ``dpkg -x``. Host tools
+(qemu-system-x86, cpio, xz-utils, gcc, libc6-dev) are installed with apt-get only if missing.
+The guest program refuses to run outside a guest; this module only ever runs it inside qemu.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import gzip
+import json
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from .scenario import Scenario, to_guest_text
+
+GUEST_SOURCE = Path(__file__).with_name("guest") / "probe.c"
+DEFAULT_CACHE = Path("/var/cache/mfwidgets-conformance")
+HOST_TOOLS = {
+    "qemu-system-x86_64": "qemu-system-x86",
+    "cpio": "cpio",
+    "xz": "xz-utils",
+    "gcc": "gcc",
+}
+LIBC_A = "/usr/lib/x86_64-linux-gnu/libc.a"
+
+#: kernel version -> (suite, apt-cache regex of the package names to pick the newest from)
+KERNELS: dict[str, tuple[str, str]] = {
+    "6.1": ("bookworm", r"^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$"),
+    "6.12": ("trixie", r"^linux-image-6\.12\.[0-9]+\+deb13-amd64-unsigned$"),
+}
+
+QEMU_APPEND = "console=ttyS0 panic=-1 hugepagesz=2M hugepages=16 hugepagesz=1G hugepages=2"
+
+
+@dataclasses.dataclass
+class Timings:
+    download: float = 0.0
+    build: float = 0.0
+    boot_run: float = 0.0
+
+
+def _run(
+    cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, cwd=cwd, env=env)
+
+
+def ensure_host_tools() -> None:
+    """apt-get install the host tools that are missing (never a kernel package)."""
+    missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+    if not os.path.exists(LIBC_A):
+        missing.append("libc6-dev")
+    if missing:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        _run(["apt-get", "update"], env=env)  # a fresh machine may have no package lists
+        _run(["apt-get", "install", "-y", "--no-install-recommends", *missing], env=env)
+
+
+def _private_apt(cache: Path, suite: str) -> list[str]:
+    """apt options for a private configuration of another Debian suite. The archive URI is the
+    one already configured on this machine (read at run time; never written to the repo)."""
+    uri = None
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        for line in Path(path).read_text().splitlines():
+            m = re.match(r"URIs:\s*(\S+)", line)
+            if m and not m.group(1).rstrip("/").endswith("-security"):
+                uri = m.group(1)
+                break
+        if uri:
+            break
+    if uri is None:
+        raise RuntimeError("no Debian archive URI in /etc/apt/sources.list.d/*.sources")
+    root = cache / f"apt-{suite}"
+    for sub in ("lists/partial", "cache/archives/partial"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    sources = root / "sources.list"
+    sources.write_text(
+        f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {uri} {suite} main\n"
+    )
+    opts = [
+        "-o", f"Dir::Etc::SourceList={sources}",
+        "-o", "Dir::Etc::SourceParts=/nonexistent",
+        "-o", f"Dir::State::Lists={root / 'lists'}",
+        "-o", f"Dir::Cache={root / 'cache'}",
+    ]  # fmt: skip
+    _run(["apt-get", *opts, "update"])
+    return opts
+
+
+def fetch_kernel(version: str, cache: Path) -> tuple[Path, Path]:
+    """apt-get download the newest stock kernel package of ``version``; unpack it. Returns
+    (vmlinuz, hwpoison-inject module)."""
+    suite, regex = KERNELS[version]
+    opts = [] if suite == "bookworm" else _private_apt(cache, suite)
+    names = _run(["apt-cache", *opts, "search", "--names-only", regex]).stdout.split("\n")
+    if not any(line.strip() for line in names) and suite == "bookworm":
+        _run(["apt-get", "update"])  # stale or missing lists: look again once
+        names = _run(["apt-cache", "search", "--names-only", regex]).stdout.split("\n")
+    pkgs = sorted(
+        {line.split(" ")[0] for line in names if line.strip()},
+        key=lambda n: [int(x) for x in re.findall(r"\d+", n)],
+    )
+    if not pkgs:
+        raise RuntimeError(f"no package matches {regex} in {suite}")
+    pkg = pkgs[-1]
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    if not list(debs.glob(f"{pkg}_*.deb")):
+        _run(["apt-get", *opts, "download", pkg], cwd=debs)
+    deb = sorted(debs.glob(f"{pkg}_*.deb"))[-1]
+    tree = cache / f"kern-{deb.stem}"
+    if not tree.exists():
+        tmp = tree.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        _run(["dpkg", "-x", str(deb), str(tmp)])
+        tmp.rename(tree)
+    vmlinuz = sorted(tree.glob("boot/vmlinuz-*"))[-1]
+    mods = sorted(tree.glob("lib/modules/*/kernel/mm/hwpoison-inject.ko*")) + sorted(
+        tree.glob("usr/lib/modules/*/kernel/mm/hwpoison-inject.ko*")
+    )
+    if not mods:
+        raise RuntimeError(f"{pkg}: no hwpoison-inject module")
+    return vmlinuz, mods[-1]
+
+
+def build_guest(work: Path) -> Path:
+    out = work / "init"
+    _run(["gcc", "-O1", "-Wall", "-static", "-o", str(out), str(GUEST_SOURCE)])
+    return out
+
+
+def build_initramfs(work: Path, init: Path, module: Path, scenarios: list[Scenario]) -> Path:
+    root = work / "ir"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "dev").mkdir(parents=True)
+    shutil.copy(init, root / "init")
+    ko = root / "hwpoison-inject.ko"
+    if module.suffix == ".xz":
+        ko.write_bytes(lzma.decompress(module.read_bytes()))
+    else:
+        shutil.copy(module, ko)
+    (root / "scenarios.txt").write_text(to_guest_text(scenarios))
+    os.mknod(root / "dev" / "console", 0o600 | 0o020000, os.makedev(5, 1))
+    files = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["cpio", "-o", "-H", "newc", "--owner=0:0", "--quiet"],
+        cwd=root, input=files, check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    out = work / "initramfs.cpio.gz"
+    out.write_bytes(gzip.compress(archive, 9))
+    return out
+
+
+def boot(vmlinuz: Path, initramfs: Path, log: Path, timeout: float = 300) -> str:
+    """Boot the guest under qemu (TCG); return the serial transcript."""
+    cmd = [
+        "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "4G", "-smp", "2",
+        "-nographic", "-no-reboot", "-kernel", str(vmlinuz), "-initrd", str(initramfs),
+        "-append", QEMU_APPEND,
+    ]  # fmt: skip
+    with open(log, "wb") as fh, contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       timeout=timeout, check=False)  # fmt: skip
+    return log.read_bytes().decode("utf-8", "replace")
+
+
+def run_live(
+    version: str, scenarios: list[Scenario], out: Path, cache: Path = DEFAULT_CACHE
+) -> tuple[str, Timings]:
+    """Fetch, build, boot; returns the transcript (also written to ``out/<version>.serial.log``)
+    and the timings."""
+    t = Timings()
+    out.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    ensure_host_tools()
+    vmlinuz, module = fetch_kernel(version, cache)
+    t1 = time.monotonic()
+    work = cache / f"work-{version}"
+    work.mkdir(exist_ok=True)
+    initramfs = build_initramfs(work, build_guest(work), module, scenarios)
+    t2 = time.monotonic()
+    transcript = boot(vmlinuz, initramfs, out / f"{version}.serial.log")
+    t3 = time.monotonic()
+    t.download, t.build, t.boot_run = t1 - t0, t2 - t1, t3 - t2
+    (out / f"{version}.timings.json").write_text(json.dumps(dataclasses.asdict(t)) + "\n")
+    return transcript, t

@@ -1,0 +1,37 @@
+"""A live run: a real Debian kernel boots under qemu, runs the scenarios, and says exactly what
+its committed recording says (which test_recorded.py holds against the model).
+
+It needs root, the Debian package archive and qemu (the harness installs qemu and fetches the
+kernel by itself), so it runs in CI and where MFW_LIVE_KERNEL=1 is set; elsewhere it skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).with_name("data")
+LIVE = bool(os.environ.get("CI") or os.environ.get("MFW_LIVE_KERNEL"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LIVE, reason="boots a real kernel: set MFW_LIVE_KERNEL=1 (CI does)")
+@pytest.mark.parametrize("kernel", ["6.1"])
+def test_live_kernel_repeats_its_recording(kernel: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mfwidgets.conformance", "--kernel", kernel, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    live = json.loads((tmp_path / f"{kernel}.json").read_text())
+    recorded = json.loads((DATA / f"{kernel}.json").read_text())
+    assert live["scenario_defs"] == recorded["scenario_defs"]
+    assert live["scenarios"] == recorded["scenarios"]
+    assert (tmp_path / f"report-{kernel}.html").exists()
