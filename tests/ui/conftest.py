@@ -7,6 +7,9 @@ Fixtures:
   browser     (session)  chromium from /usr/bin/chromium (never `playwright install`).
   page        (function) a fresh context + page that records console errors and requests;
                          on failure it saves test-artifacts/<test>-failure.png and a log.
+  voila_server (module)  Voila on 127.0.0.1:<free port> with a random token, rendering
+                         notebooks/dashboard.ipynb from a temporary copy of notebooks/ (skips
+                         without voila or the notebook; fails instead under CI=true).
 
 Helpers (import from tests.ui.conftest is not needed: use the `lab` fixture):
   lab.write_notebook(name, cells)      write a code-only notebook into the server root
@@ -15,7 +18,8 @@ Helpers (import from tests.ui.conftest is not needed: use the `lab` fixture):
   lab.screenshot(page, label)          save test-artifacts/<label>.png
 
 Without /usr/bin/chromium or playwright the `ui` tests skip; with CI=true they fail instead, so
-CI cannot pass by skipping them. Run scripts/install-browser and MFW_EXTRAS=test,ui scripts/test.
+CI cannot pass by skipping them. Run scripts/install-browser and
+MFW_EXTRAS=test,ui,dashboard scripts/test (the `dashboard` extra is voila, for voila_server).
 """
 
 from __future__ import annotations
@@ -71,7 +75,9 @@ BENIGN_CONSOLE = [
 def _unavailable(reason: str) -> None:
     """Skip locally; fail under CI, where the UI tests must run."""
     if IN_CI:
-        pytest.fail(f"CI=true but {reason} (run scripts/install-browser; MFW_EXTRAS=test,ui)")
+        pytest.fail(
+            f"CI=true but {reason} (run scripts/install-browser; MFW_EXTRAS=test,ui,dashboard)"
+        )
     pytest.skip(reason)
 
 
@@ -409,6 +415,113 @@ def _stop_server(server: LabServer) -> None:
     # Anything left in the server's own process group (a stray kernel) goes too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+# -- the Voila dashboard ---------------------------------------------------------------------
+
+
+@dataclass
+class VoilaServer:
+    url: str  # the rendered dashboard, token included
+    root: Path
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+
+    def log_tail(self, n: int = 60) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        return ""
+
+
+@pytest.fixture(scope="module")
+def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
+    """`python -m voila dashboard.ipynb`, as ecosystem.md's "Voila check" runs it."""
+    dashboard = REPO / "notebooks" / "dashboard.ipynb"
+    if not dashboard.exists():
+        _unavailable(f"{dashboard.relative_to(REPO)} does not exist yet")
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        _unavailable("voila is not installed (pip install -e '.[dashboard]')")
+
+    base = tmp_path_factory.mktemp("voila")
+    root = base / "root"
+    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    dirs = {name: base / name for name in ("config", "runtime", "data", "ipython", "connections")}
+    for d in dirs.values():
+        d.mkdir()
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "JUPYTER_DATA_DIR": str(dirs["data"]),
+        "IPYTHONDIR": str(dirs["ipython"]),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for var in ("JUPYTER_PATH", "BOKEH_RESOURCES", "BOKEH_MINIFIED"):
+        env.pop(var, None)
+    token = secrets.token_hex(24)
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
+        f"--Voila.token={token}",
+        f"--Voila.connection_dir_root={dirs['connections']}",
+        # A failing cell shows its traceback in the page, where the test looks for it.
+        "--show_tracebacks=True",
+        "dashboard.ipynb",
+    ]
+    log_path = base / "voila.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its kernels share the group; teardown ends exactly these
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    server = VoilaServer(f"{base_url}/?token={token}", root, log_path, proc)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"voila exited ({proc.returncode}):\n{server.log_tail()}")
+            # A static file: polling the dashboard itself would start a kernel per poll.
+            try:
+                with urllib.request.urlopen(f"{base_url}/voila/static/voila.js", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"voila not ready after {SERVER_START_TIMEOUT_S} s:\n{server.log_tail()}"
+                )
+            time.sleep(0.25)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # on SIGTERM Voila stops its loop and shuts its kernels down
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if IN_CI or os.environ.get("MFW_KEEP_LAB_LOG"):
+            ARTIFACTS.mkdir(exist_ok=True)
+            with contextlib.suppress(OSError):
+                shutil.copy(log_path, ARTIFACTS / "voila.log")
 
 
 # -- the browser -------------------------------------------------------------------------------
