@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import math
+import textwrap
 from typing import Any
 
 from ..model import SyscallError
@@ -233,11 +234,15 @@ def sources_text() -> str:
     """The cited sources, then every parameter's default, unit and source (for a notebook)."""
     assert __doc__ is not None
     refs = __doc__.split("Sources of the default rates (cited in each field's ``source``):")[1]
-    lines = [" ".join(refs.split("\n- ")[i].split()) for i in range(1, len(refs.split("\n- ")))]
+    # Wrapped here at 88 columns: a notebook breaks an over-long output line mid-word.
+    items = [" ".join(part.split()) for part in refs.split("\n- ")[1:]]
+    lines = [textwrap.fill(item, 88, initial_indent="- ", subsequent_indent="  ") for item in items]
     lines.append("")
     for r in describe():
-        src = f"  <- {r['source']}" if r["source"] else ""
-        lines.append(f"{r['name']} = {r['default']!r} {r['unit']}{src}")
+        line = f"{r['name']} = {r['default']!r} {r['unit']}"
+        if r["source"]:
+            line += f" (source: {r['source']})"
+        lines.append(textwrap.fill(line, 88, subsequent_indent="    "))
     return "\n".join(lines)
 
 

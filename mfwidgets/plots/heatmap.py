@@ -138,7 +138,18 @@ class FolioHeatmap:
             swatch.glyph.line_color = "#808080"
             items.append(LegendItem(label=state.label, renderers=[swatch]))
         items += self.marks.legend_items()
-        return Legend(items=items, title="4 KiB subpage", location="top_left")
+        # Compact rows: the 2 MiB heatmap is 272 px tall and the legend must fit beside it.
+        legend = Legend(
+            items=items,
+            title="4 KiB subpage",
+            location="top_left",
+            label_height=14,
+            glyph_height=14,
+            spacing=1,
+            label_text_font_size="11px",
+        )
+        legend.padding = 6  # type: ignore[assignment]
+        return legend
 
     def _resize(self, size: str) -> None:
         rows, cols = grid_shape(size)
