@@ -42,7 +42,30 @@ What it does on the host:
 The guest program injects memory errors into the machine it runs on; it refuses to run unless it
 is PID 1 or ``HWP_ORACLE_I_AM_A_GUEST`` is set, and the harness only ever runs it inside qemu.
 
-Recorded transcripts live in ``tests/conformance/data``; ``tests/conformance/test_recorded.py``
-replays them on the model (with the listed, explained differences where the model does not
-model that kernel version yet).
+Recorded transcripts ship with the package in ``recordings/`` (``<kernel>.json``, normalized,
+and ``<kernel>.serial.log.xz``, raw), so notebooks can show them without a kernel at hand;
+``tests/conformance/test_recorded.py`` replays them on the model.
 """
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RECORDINGS = Path(__file__).with_name("recordings")
+
+
+def recorded_kernels() -> list[str]:
+    """The kernel versions with a committed recording, oldest first ("6.1", "6.12", ...)."""
+    names = [p.stem for p in RECORDINGS.glob("*.json")]
+    return sorted(names, key=lambda v: [int(x) for x in v.split(".")])
+
+
+def load_recording(kernel: str) -> dict[str, Any]:
+    """One kernel's recording: ``release``, ``scenario_defs`` and the normalized ``scenarios``."""
+    path = RECORDINGS / f"{kernel}.json"
+    if not path.exists():
+        raise ValueError(f"no recording of kernel {kernel!r}; recorded: {recorded_kernels()}")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).with_name("data")
+from mfwidgets.conformance import RECORDINGS
+
+DATA = RECORDINGS
 LIVE = bool(os.environ.get("CI") or os.environ.get("MFW_LIVE_KERNEL"))
 
 

@@ -1,4 +1,4 @@
-"""Recorded real-kernel transcripts (tests/conformance/data), replayed on the model.
+"""Recorded real-kernel transcripts (mfwidgets/conformance/recordings), replayed on the model.
 
 Each ``<kernel>.json`` holds the scenarios as they were run (``scenario_defs``) and the
 normalized results the guest printed; ``<kernel>.serial.log.xz`` is the raw serial transcript.
@@ -18,15 +18,14 @@ import json
 import lzma
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mfwidgets.conformance import model_runner, normalize
+from mfwidgets.conformance import RECORDINGS, model_runner, normalize
 from mfwidgets.model.kernel import VERSIONS
 
-DATA = Path(__file__).with_name("data")
+DATA = RECORDINGS
 KERNELS = sorted(p.stem for p in DATA.glob("*.json"))
 
 Transform = Callable[[Any], Any]
