@@ -4,8 +4,12 @@
     mfwidgets voila [--port N] [--no-browser]               the dashboard, no code visible
     mfwidgets copy-notebooks DEST                            copy the notebooks only
     mfwidgets doctor                                         check the widget and bokeh extensions
+    mfwidgets doctor --kernel                                what this machine's Linux kernel offers
 
 Copying never overwrites a notebook that is already there, so a student's edits survive.
+``doctor --kernel`` only reads (/proc, /sys, the kernel config) and tries memfd_create() with and
+without the proposed MFD_MF_KEEP_UE_MAPPED, closing each fd at once: it changes nothing, and exits
+0 whenever it ran, since an unsupported feature is information, not an error.
 """
 
 from __future__ import annotations
@@ -93,6 +97,20 @@ def doctor() -> int:
     return 0
 
 
+def kernel_doctor(platform: str = sys.platform) -> int:
+    """Print what the running kernel offers (a read-only probe); 0 whenever the probe ran."""
+    if not platform.startswith("linux"):
+        print(
+            f"doctor --kernel looks at a Linux kernel, and this is {platform}. The workbook's "
+            "model runs anywhere: it shows what Linux would do."
+        )
+        return 0
+    from . import hostkernel
+
+    print(hostkernel.report(hostkernel.probe()))
+    return 0
+
+
 def show_versions() -> bool:
     """The notebook health check: versions, and whether widgets and plots can render here."""
     return doctor() == 0
@@ -119,11 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--no-browser", action="store_true")
     copy = sub.add_parser("copy-notebooks")
     copy.add_argument("dest")
-    sub.add_parser("doctor")
+    doc = sub.add_parser("doctor")
+    doc.add_argument(
+        "--kernel", action="store_true", help="probe this machine's kernel (read-only) instead"
+    )
     args = parser.parse_args(argv)
     command = args.command or "lab"
     if command == "doctor":
-        return doctor()
+        return kernel_doctor() if args.kernel else doctor()
     if command == "copy-notebooks":
         copied, kept = copy_notebooks(Path(args.dest))
         print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")
