@@ -29,11 +29,13 @@ differences are expected).
 What it does on the host:
 
 - ``apt-get install`` of qemu-system-x86, cpio, xz-utils, gcc, libc6-dev, only those missing;
-- ``apt-get download`` of the newest ``linux-image-<version>-amd64-unsigned`` (looked up with
-  ``apt-cache``) into the cache (``--cache``, default ``/var/cache/mfwidgets-conformance``) and
-  ``dpkg -x`` there: nothing from a kernel package is installed. Kernels of another Debian suite
-  (6.12: trixie) use a private apt configuration in the cache whose sources reuse the archive URI
-  already configured in ``/etc/apt/sources.list.d/*.sources``; ``/etc/apt`` is not touched;
+- ``apt-get download`` of the newest stock kernel of the version (looked up with ``apt-cache``;
+  ``harness.KERNELS``: ``linux-image-<abi>-unsigned`` for 6.1 and 6.12, ``linux-binary-<abi>``
+  and ``linux-modules-<abi>`` for 7.3) into the cache (``--cache``, default
+  ``/var/cache/mfwidgets-conformance``) and ``dpkg -x`` there: nothing from a kernel package is
+  installed. Kernels of another Debian suite (6.12: trixie, 7.3: trixie-backports) use a private
+  apt configuration in the cache whose sources reuse the archive URI already configured in
+  ``/etc/apt/sources.list.d/*.sources``; ``/etc/apt`` is not touched;
 - ``gcc -O1 -Wall -static`` of the guest program, an initramfs (``/init``, ``/dev/console``,
   ``/hwpoison-inject.ko`` decompressed from the kernel package, ``/scenarios.txt``);
 - ``qemu-system-x86_64 -accel tcg -cpu max -m 4G -smp 2 -nographic -no-reboot`` with

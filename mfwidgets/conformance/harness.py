@@ -33,11 +33,39 @@ HOST_TOOLS = {
     "gcc": "gcc",
 }
 LIBC_A = "/usr/lib/x86_64-linux-gnu/libc.a"
+MODULE_DIRS = ("lib/modules/*", "usr/lib/modules/*")
 
-#: kernel version -> (suite, apt-cache regex of the package names to pick the newest from)
-KERNELS: dict[str, tuple[str, str]] = {
-    "6.1": ("bookworm", r"^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$"),
-    "6.12": ("trixie", r"^linux-image-6\.12\.[0-9]+\+deb13-amd64-unsigned$"),
+
+def _literal(name: str) -> str:
+    """A package-name fragment as a POSIX extended regex (apt-cache's dialect)."""
+    return re.sub(r"([.+])", r"\\\1", name)
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelSource:
+    """Where a stock Debian kernel comes from: its suite, a regex of its ABI name (as in
+    ``uname -r``) and its package names with ``{abi}`` in them. The first package has the
+    vmlinuz; one of them has mm/hwpoison-inject.ko."""
+
+    suite: str
+    abi: str
+    packages: tuple[str, ...]
+
+    def regex(self, i: int = 0) -> str:
+        """The apt-cache regex of package ``i``."""
+        head, _, tail = self.packages[i].partition("{abi}")
+        return f"^{_literal(head)}({self.abi}){_literal(tail)}$"
+
+
+#: kernel version -> where to fetch it (the newest ABI matching is taken)
+KERNELS: dict[str, KernelSource] = {
+    "6.1": KernelSource("bookworm", r"6\.1\.0-[0-9]+-amd64", ("linux-image-{abi}-unsigned",)),
+    "6.12": KernelSource("trixie", r"6\.12\.[0-9]+\+deb13-amd64", ("linux-image-{abi}-unsigned",)),
+    "7.3": KernelSource(
+        "trixie-backports",
+        r"7\.3\.[0-9]+\+deb13-amd64",
+        ("linux-binary-{abi}", "linux-modules-{abi}"),
+    ),
 }
 
 QEMU_APPEND = "console=ttyS0 panic=-1 hugepagesz=2M hugepages=16 hugepagesz=1G hugepages=2"
@@ -98,22 +126,13 @@ def _private_apt(cache: Path, suite: str) -> list[str]:
     return opts
 
 
-def fetch_kernel(version: str, cache: Path) -> tuple[Path, Path]:
-    """apt-get download the newest stock kernel package of ``version``; unpack it. Returns
-    (vmlinuz, hwpoison-inject module)."""
-    suite, regex = KERNELS[version]
-    opts = [] if suite == "bookworm" else _private_apt(cache, suite)
-    names = _run(["apt-cache", *opts, "search", "--names-only", regex]).stdout.split("\n")
-    if not any(line.strip() for line in names) and suite == "bookworm":
-        _run(["apt-get", "update"])  # stale or missing lists: look again once
-        names = _run(["apt-cache", "search", "--names-only", regex]).stdout.split("\n")
-    pkgs = sorted(
-        {line.split(" ")[0] for line in names if line.strip()},
-        key=lambda n: [int(x) for x in re.findall(r"\d+", n)],
-    )
-    if not pkgs:
-        raise RuntimeError(f"no package matches {regex} in {suite}")
-    pkg = pkgs[-1]
+def _apt_names(opts: list[str], regex: str) -> list[str]:
+    out = _run(["apt-cache", *opts, "search", "--names-only", regex]).stdout
+    return [line.split(" ")[0] for line in out.split("\n") if line.strip()]
+
+
+def _unpack(pkg: str, opts: list[str], cache: Path) -> Path:
+    """apt-get download ``pkg`` into the cache (once) and dpkg -x it there; its tree."""
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     if not list(debs.glob(f"{pkg}_*.deb")):
@@ -125,13 +144,41 @@ def fetch_kernel(version: str, cache: Path) -> tuple[Path, Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         _run(["dpkg", "-x", str(deb), str(tmp)])
         tmp.rename(tree)
-    vmlinuz = sorted(tree.glob("boot/vmlinuz-*"))[-1]
-    mods = sorted(tree.glob("lib/modules/*/kernel/mm/hwpoison-inject.ko*")) + sorted(
-        tree.glob("usr/lib/modules/*/kernel/mm/hwpoison-inject.ko*")
+    return tree
+
+
+def _find(trees: list[Path], *patterns: str) -> list[Path]:
+    return [p for tree in trees for pattern in patterns for p in sorted(tree.glob(pattern))]
+
+
+def fetch_kernel(version: str, cache: Path) -> tuple[Path, Path]:
+    """apt-get download the packages of the newest stock kernel of ``version`` and unpack
+    them. Returns (vmlinuz, hwpoison-inject module)."""
+    src = KERNELS[version]
+    opts = [] if src.suite == "bookworm" else _private_apt(cache, src.suite)
+    regex = src.regex(0)
+    names = _apt_names(opts, regex)
+    if not names and src.suite == "bookworm":
+        _run(["apt-get", "update"])  # stale or missing lists: look again once
+        names = _apt_names(opts, regex)
+    abis = sorted(
+        {m.group(1) for n in names if (m := re.match(regex, n))},
+        key=lambda abi: [int(x) for x in re.findall(r"\d+", abi)],
     )
-    if not mods:
-        raise RuntimeError(f"{pkg}: no hwpoison-inject module")
-    return vmlinuz, mods[-1]
+    if not abis:
+        raise RuntimeError(f"no package matches {regex} in {src.suite}")
+    pkgs = [name.format(abi=abis[-1]) for name in src.packages]
+    for i, pkg in enumerate(pkgs[1:], 1):
+        if pkg not in _apt_names(opts, src.regex(i)):
+            raise RuntimeError(f"{pkgs[0]} has no {pkg} in {src.suite}")
+    trees = [_unpack(pkg, opts, cache) for pkg in pkgs]
+    images = _find(
+        trees[:1], "boot/vmlinuz-*", "lib/modules/*/vmlinuz", "usr/lib/modules/*/vmlinuz"
+    )
+    mods = _find(trees, *(d + "/kernel/mm/hwpoison-inject.ko*" for d in MODULE_DIRS))
+    if not images or not mods:
+        raise RuntimeError(f"{', '.join(pkgs)}: no vmlinuz or no hwpoison-inject module")
+    return images[-1], mods[-1]
 
 
 def build_guest(work: Path) -> Path:
