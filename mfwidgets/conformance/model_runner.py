@@ -36,7 +36,8 @@ def counters(k: Kernel) -> dict[str, int]:
             path = f"/sys/kernel/mm/hugepages/hugepages-{kb}kB/{field}_hugepages"
             out[f"{size}.{field}"] = int(k.cat(path))
     for field in ("total", "ignored", "failed", "delayed", "recovered"):
-        out[f"mf.{field}"] = int(k.cat(NODE + field))
+        if k.behaviour.node_mf_stats:  # as the guest: only the files the kernel has
+            out[f"mf.{field}"] = int(k.cat(NODE + field))
     return out
 
 

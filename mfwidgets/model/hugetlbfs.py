@@ -156,13 +156,17 @@ def hwpoison_safe_bytes(folio: HugetlbFolio, offset: int, nbytes: int) -> int:
     return nbytes if hit is None else max(0, (hit << PAGE_SHIFT) - offset)
 
 
-def read_plan(memfd: Memfd, pos: int, count: int) -> tuple[list[tuple[int, int, int]], int]:
-    """hugetlbfs_read_iter() (6.12 and later, kernel-semantics.md E6 and real-kernel.md §3).
+def read_plan(
+    memfd: Memfd, pos: int, count: int, adjust_hwpoison: bool = True
+) -> tuple[list[tuple[int, int, int]], int]:
+    """hugetlbfs_read_iter() (kernel-semantics.md E6 and real-kernel.md §3).
 
     Returns (chunks, retval): ``chunks`` are (index, offset in folio, length) to copy in order
     (a hole reads as zeros), ``retval`` the byte count the call returns or -EIO. A poisoned raw
     page stops the read: a short count ending exactly at it, or -EIO when the call reaches it
     before copying anything from that hugepage (the EIO overwrites an earlier partial count).
+    Without ``adjust_hwpoison`` (6.1, before adjust_range_hwpoison()) any poisoned hugepage the
+    read reaches gives -EIO.
     """
     size = memfd.size
     chunks: list[tuple[int, int, int]] = []
@@ -173,6 +177,8 @@ def read_plan(memfd: Memfd, pos: int, count: int) -> tuple[list[tuple[int, int, 
         folio = memfd.pagecache.get(index)
         want = nr
         if folio is not None and folio.hwpoison:
+            if not adjust_hwpoison:
+                return chunks, -errno.EIO
             want = hwpoison_safe_bytes(folio, offset, nr)
             if want == 0:
                 return chunks, -errno.EIO
@@ -195,7 +201,7 @@ def read_iter(k: Kernel, memfd: Memfd, call: str, count: int, pos: int) -> bytes
     # SIMPLIFICATION: a latent hardware error that the copy would read is consumed the way a
     # machine-check-safe copy recovers: memory_failure(pfn, 0), then the read stops there.
     while True:
-        chunks, retval = read_plan(memfd, pos, count)
+        chunks, retval = read_plan(memfd, pos, count, k.behaviour.read_adjusts_hwpoison)
         latent = _latent_in(memfd, chunks)
         if latent is None:
             break

@@ -39,8 +39,9 @@ from .process import Process
 from .siginfo import SigInfo, sigbus
 from .snapshot import Snapshot, take_snapshot
 from .trace import EventKind, Trace, TraceEvent
+from .version import KERNEL_VERSIONS, KernelVersion
 
-VERSIONS = ("7.3", "6.12")
+VERSIONS = tuple(KERNEL_VERSIONS)  # "7.3", "6.12", "6.1"
 MAX_HUGEPAGES = 1 << 20  # per size: 2 TiB of 2 MiB pages, 1 PiB of 1 GiB pages
 FIRST_PFN = 0x100000  # the pools start at 4 GiB of physical memory
 MEMINFO_KEYS = (
@@ -72,8 +73,9 @@ class Kernel:
     ``hugepages`` is the boot-time pool per size, e.g. ``{"2M": 8, "1G": 2}``.
     ``supports_keep_ue_mapped``: the kernel carries the PROPOSED MFD_MF_KEEP_UE_MAPPED series
     (False: stock mainline, where the flag is EINVAL). ``seed`` seeds ``rng``, the only source
-    of randomness. ``version``: "7.3" (default) or "6.12", which behave alike here
-    (real-kernel.md §3).
+    of randomness. ``version``: "7.3" (default), "6.12" (which behaves alike) or "6.1": the
+    behaviours that differ are in ``version.KERNEL_VERSIONS`` (real-kernel.md §3); ``behaviour``
+    is the chosen one.
     """
 
     def __init__(
@@ -92,15 +94,16 @@ class Kernel:
                 raise ValueError(
                     f"hugepages[{size!r}]: {count!r} is not an int in 0..{MAX_HUGEPAGES}"
                 )
-        if version not in VERSIONS:
+        if not isinstance(version, str) or version not in KERNEL_VERSIONS:
             raise ValueError(
-                f"version: {version!r} is not modelled yet; choose one of {', '.join(VERSIONS)}"
+                f"version: {version!r} is not modelled; choose one of {', '.join(VERSIONS)}"
             )
         if not isinstance(seed, int):
             raise TypeError("seed must be an int")
         self.boot_hugepages = {size: pools.get(size, 0) for size in HUGEPAGE_SHIFTS}
         self.supports_keep_ue_mapped = bool(supports_keep_ue_mapped)
         self.version = version
+        self.behaviour: KernelVersion = KERNEL_VERSIONS[version]
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.trace = Trace()
@@ -113,6 +116,8 @@ class Kernel:
         self.num_poisoned_pages = 0
         self.mf_stats = MFStats()
         self.sysctls = dict(_SYSCTL_DEFAULTS)
+        if not self.behaviour.enable_soft_offline_sysctl:
+            del self.sysctls["vm.enable_soft_offline"]  # soft offline is always enabled
         self.hstates = {name: Hstate(name, shift) for name, shift in HUGEPAGE_SHIFTS.items()}
         self.folios: list[HugetlbFolio] = []
         self._folio_pfns: list[int] = []  # head pfns of self.folios, ascending, for bisect
@@ -490,8 +495,9 @@ class Kernel:
                     f"{getattr(c, field)}\n"
                 )
         for field in ("total", "ignored", "failed", "delayed", "recovered"):
-            path = f"/sys/devices/system/node/node0/memory_failure/{field}"
-            files[path] = f"{getattr(self.mf_stats, field)}\n"
+            if self.behaviour.node_mf_stats:
+                path = f"/sys/devices/system/node/node0/memory_failure/{field}"
+                files[path] = f"{getattr(self.mf_stats, field)}\n"
         return files
 
     def cat(self, path: str) -> str:

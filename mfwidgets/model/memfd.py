@@ -22,17 +22,20 @@ from .folio import HugetlbFolio
 from .hstate import Hstate
 
 _MFD_ALL_FLAGS = MFD.MFD_CLOEXEC | MFD.MFD_ALLOW_SEALING | MFD.MFD_HUGETLB
-_MFD_ALL_FLAGS |= MFD.MFD_NOEXEC_SEAL | MFD.MFD_EXEC
+_MFD_EXEC_FLAGS = MFD.MFD_NOEXEC_SEAL | MFD.MFD_EXEC  # v6.3
 
 
-def check_memfd_create(name: object, flags: int, supports_keep: bool) -> int | None:
+def check_memfd_create(
+    name: object, flags: int, supports_keep: bool, exec_flags: bool = True
+) -> int | None:
     """sanitize_flags() and the name checks of memfd_create().
 
     Returns: the hugepage shift the flags ask for (0 = the default size), or None for a
     plain (shmem) memfd.
     Raises SyscallError:
       EFAULT  name is None (a NULL pointer);
-      EINVAL  an unknown flag; MFD_EXEC with MFD_NOEXEC_SEAL; a size without MFD_HUGETLB;
+      EINVAL  an unknown flag (MFD_EXEC and MFD_NOEXEC_SEAL are, without ``exec_flags``: 6.1);
+              MFD_EXEC with MFD_NOEXEC_SEAL; a size without MFD_HUGETLB;
               MFD_MF_KEEP_UE_MAPPED without MFD_HUGETLB (PROPOSED) or on a kernel without the
               series (where 0x20 is an unknown flag); a name longer than 249 bytes;
       ENODEV  a hugepage size this kernel has no hstate for (hugetlb_file_setup).
@@ -46,6 +49,8 @@ def check_memfd_create(name: object, flags: int, supports_keep: bool) -> int | N
         raise SyscallError(errno.EINVAL, call, f"flags {flags!r} is not an unsigned int")
     # Plain ints: an IntFlag's ~ covers only its own members and would hide unknown bits.
     allowed = int(_MFD_ALL_FLAGS)
+    if exec_flags:
+        allowed |= int(_MFD_EXEC_FLAGS)
     if supports_keep:
         allowed |= int(MFD.MFD_MF_KEEP_UE_MAPPED)
     hugetlb = bool(flags & MFD.MFD_HUGETLB)

@@ -85,11 +85,27 @@ def action_result(k: Kernel, pfn: int, msg: MFMsg, result: MFResult) -> int:
     return 0 if result in (MFResult.RECOVERED, MFResult.DELAYED) else -errno.EBUSY
 
 
+def already_poisoned(k: Kernel, pfn: int, msg: MFMsg) -> None:
+    """Log an error on a page that is already poisoned (E9). 6.12 and later go through
+    action_result(..., Failed); 6.1 only says so with pr_err() (real-kernel.md §3)."""
+    if k.behaviour.legacy_messages:
+        k.printk(f"Memory failure: {pfn:#x}: already hardware poisoned")
+    else:
+        action_result(k, pfn, msg, MFResult.FAILED)
+
+
 # -- signals ---------------------------------------------------------------------------------
 def _lsb(folio: HugetlbFolio) -> int:
     # PROPOSED: __add_to_kill() and kill_accessing_process() report PAGE_SHIFT when the
     # mapping has MFD_MF_KEEP_UE_MAPPED (A.4 items 3 and 4); stock reports the folio's shift.
     return PAGE_SHIFT if folio.keep_ue_mapped else folio.shift
+
+
+def _kill_subpage(k: Kernel, folio: HugetlbFolio, subpage: int) -> int:
+    """Which subpage's address a memory_failure()-time signal names: the poisoned raw page on
+    6.12 and later, the head on 6.1 (real-kernel.md §3 and §5 item 5).
+    PROPOSED: under keep always the raw page (the series builds on the precise addresses)."""
+    return subpage if k.behaviour.precise_kill_address or folio.keep_ue_mapped else 0
 
 
 def _vmas_mapping(k: Kernel, folio: HugetlbFolio) -> list[tuple[Process, Vma, int]]:
@@ -120,9 +136,11 @@ def kill_accessing_process(
     """The "already poisoned" path: SIGBUS AR to the task that touched it again, at the precise
     4 KiB address (Jane Chu, Jan 2026) found by walking its page tables (E9a).
 
-    Returns -EHWPOISON if the task maps the folio, else 0."""
+    Returns -EHWPOISON if the task maps the folio, else 0. 6.1 walks for the head pfn and
+    names the hugepage-aligned address."""
     if current is None:
         return 0
+    subpage = _kill_subpage(k, folio, subpage)
     for vma in current.vmas:
         for index, pte in vma.ptes.items():
             if pte.folio is folio:
@@ -157,7 +175,7 @@ def hwpoison_user_mappings(
             code = BusCode.BUS_MCEERR_AO
         else:
             continue
-        victims.append((proc, code, vma.addr_of(index, subpage)))
+        victims.append((proc, code, vma.addr_of(index, _kill_subpage(k, folio, subpage))))
     if not folio.keep_ue_mapped:
         for proc, vma, index in _vmas_mapping(k, folio):
             pte = vma.ptes.get(index)
@@ -195,28 +213,20 @@ def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = No
     if folio.state is FolioState.DISSOLVED:
         # A 4 KiB page of a dissolved hugepage: now an ordinary buddy page.
         if subpage in folio.isolated:
-            action_result(k, pfn, MFMsg.ALREADY_POISONED, MFResult.FAILED)
+            already_poisoned(k, pfn, MFMsg.ALREADY_POISONED)
             return -EHWPOISON
         folio.isolated.add(subpage)
         k.num_poisoned_pages += 1
         return action_result(k, pfn, MFMsg.BUDDY, MFResult.RECOVERED)
 
     if subpage in folio.raw_hwp:
-        res = -EHWPOISON
-        if flags & MF_ACTION_REQUIRED:
-            res = kill_accessing_process(k, current, folio, subpage)
-        action_result(k, pfn, MFMsg.ALREADY_POISONED, MFResult.FAILED)
-        return res
+        return _hwpoison_again(k, folio, subpage, flags, current, MFMsg.ALREADY_POISONED)
     already = folio.hwpoison
     folio.raw_hwp[subpage] = k.seq + 1
     k.num_poisoned_pages += 1
     if already and not folio.keep_ue_mapped:
         # hugetlb_update_hwpoison() -> MF_HUGETLB_FOLIO_PRE_POISONED; counted since a148a2040191.
-        res = -EHWPOISON
-        if flags & MF_ACTION_REQUIRED:
-            res = kill_accessing_process(k, current, folio, subpage)
-        action_result(k, pfn, MFMsg.HUGE, MFResult.FAILED)
-        return res
+        return _hwpoison_again(k, folio, subpage, flags, current, MFMsg.HUGE)
     # PROPOSED: under keep, a new raw page of a kept folio is handled as a first error (E9b;
     # the v3 intent, kernel-semantics.md D.5).
     if folio.state is FolioState.FREE:
@@ -224,6 +234,12 @@ def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = No
         hstate = k.hstates[folio.hstate_name]
         if hstate.available >= 1:
             k.dissolve(folio)
+            # 6.1: a free 1 GiB page leaves the pool all the same, but the result is Failed
+            # (real-kernel.md §5 item 4). SIMPLIFICATION: its poisoned 4 KiB page is isolated
+            # as on later kernels.
+            gigantic = folio.hstate_name == "1G"
+            if gigantic and not k.behaviour.free_gigantic_recovered:
+                return action_result(k, pfn, MFMsg.FREE_HUGE, MFResult.FAILED)
             return action_result(k, pfn, MFMsg.FREE_HUGE, MFResult.RECOVERED)
         folio.state = FolioState.FREE_POISONED
         return action_result(k, pfn, MFMsg.FREE_HUGE, MFResult.FAILED)
@@ -239,9 +255,38 @@ def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = No
     return action_result(k, pfn, MFMsg.HUGE, MFResult.RECOVERED)
 
 
+def _hwpoison_again(
+    k: Kernel,
+    folio: HugetlbFolio,
+    subpage: int,
+    flags: int,
+    current: Process | None,
+    msg: MFMsg,
+) -> int:
+    """A hugetlb folio that is already poisoned: -EHWPOISON, and for an AR event the SIGBUS of
+    kill_accessing_process(). 6.12 and later log after the signal, 6.1 before it."""
+    pfn = folio.pfn + subpage
+    if k.behaviour.legacy_messages:
+        already_poisoned(k, pfn, msg)
+    res = -EHWPOISON
+    if flags & MF_ACTION_REQUIRED:
+        res = kill_accessing_process(k, current, folio, subpage)
+    if not k.behaviour.legacy_messages:
+        already_poisoned(k, pfn, msg)
+    return res
+
+
 # -- unpoison and soft offline ---------------------------------------------------------------
+def _unpoison_log(k: Kernel, pfn: int, text: str) -> None:
+    """unpoison_pr_info(): "Unpoison: 0x<pfn>: <text>"; 6.1: "Unpoison: <Text> 0x<pfn>"."""
+    if k.behaviour.legacy_messages:
+        k.printk(f"Unpoison: {text[0].upper()}{text[1:]} {pfn:#x}")
+    else:
+        k.printk(f"Unpoison: {pfn:#x}: {text}")
+
+
 def unpoison_memory(k: Kernel, pfn: int) -> int:
-    """unpoison_memory() (E13; message format of 6.12 and later, real-kernel.md §3).
+    """unpoison_memory() (E13; the messages in the wording of the version, real-kernel.md §3).
 
     Returns 0, or -ENXIO (no such pfn), -EOPNOTSUPP (after any real hardware error), -EBUSY
     (not poisoned: a hugepage's flag is on its head pfn only; still referenced or mapped)."""
@@ -249,21 +294,21 @@ def unpoison_memory(k: Kernel, pfn: int) -> int:
     if folio is None:
         return -errno.ENXIO
     if k.hw_memory_failure:
-        k.printk(f"Unpoison: {pfn:#x}: disabled after HW memory failure")
+        _unpoison_log(k, pfn, "disabled after HW memory failure")
         return -errno.EOPNOTSUPP
     subpage = pfn - folio.pfn
     if folio.state is FolioState.DISSOLVED:
         if subpage not in folio.isolated:
-            k.printk(f"Unpoison: {pfn:#x}: page was already unpoisoned")
+            _unpoison_log(k, pfn, "page was already unpoisoned")
             return -errno.EBUSY
         folio.isolated.discard(subpage)  # put_page_back_buddy()
         k.num_poisoned_pages -= 1
     else:
         if subpage != 0 or not folio.hwpoison:
-            k.printk(f"Unpoison: {pfn:#x}: page was already unpoisoned")
+            _unpoison_log(k, pfn, "page was already unpoisoned")
             return -errno.EBUSY
         if folio.mapping is not None or folio.mapcount or folio.anon:
-            k.printk(f"Unpoison: {pfn:#x}: someone grabs the hwpoison page")
+            _unpoison_log(k, pfn, "someone grabs the hwpoison page")
             return -errno.EBUSY
         k.num_poisoned_pages -= len(folio.raw_hwp)  # folio_free_raw_hwp(): all at once
         folio.raw_hwp.clear()
@@ -272,7 +317,7 @@ def unpoison_memory(k: Kernel, pfn: int) -> int:
         else:
             folio.state = FolioState.FREE
     k.emit(EventKind.UNPOISON, pfn=pfn, folio=folio.number, subpage=subpage)
-    k.printk(f"Unpoison: {pfn:#x}: software-unpoisoned page")
+    _unpoison_log(k, pfn, "software-unpoisoned page")
     return 0
 
 
@@ -287,7 +332,7 @@ def soft_offline_page(k: Kernel, pfn: int) -> int:
     folio = k.folio_of_pfn(pfn)
     if folio is None:
         return -errno.ENXIO
-    if not k.sysctls["vm.enable_soft_offline"]:
+    if not k.sysctls.get("vm.enable_soft_offline", 1):
         if not k.soft_offline_warned:
             k.soft_offline_warned = True
             k.printk("Soft offline: disabled by /proc/sys/vm/enable_soft_offline")

@@ -154,7 +154,9 @@ class Process:
         memfd.check_memfd_create)."""
         self._live("memfd_create")
         k = self._k
-        shift = check_memfd_create(name, flags, k.supports_keep_ue_mapped)
+        shift = check_memfd_create(
+            name, flags, k.supports_keep_ue_mapped, k.behaviour.memfd_exec_flags
+        )
         hstate = None
         if shift is not None:
             hstate = next(
@@ -515,7 +517,11 @@ class Process:
                     addr=start,
                     text="MADV_HWPOISON",
                 )
-                flags = MF_ACTION_REQUIRED | MF_COUNT_INCREASED | MF_SW_SIMULATED
+                # 6.1 injects without MF_ACTION_REQUIRED: the caller is not signalled as
+                # the consumer (real-kernel.md §3).
+                flags = MF_COUNT_INCREASED | MF_SW_SIMULATED
+                if self._k.behaviour.madvise_action_required:
+                    flags |= MF_ACTION_REQUIRED
                 ret = self._k._memory_failure(pfn, flags, self)
             else:
                 self._k.printk(f"Soft offlining pfn {pfn:#x} at process virtual address {start:#x}")

@@ -1,9 +1,10 @@
 """The scenarios real kernels ran under qemu (real-kernel.md §2), replayed on the model.
 
-Ground truth: real-kernel.md §3, the "6.12.117 and 7.3.4" column (the stock policy, on a model
-Kernel with ``supports_keep_ue_mapped=False``). The keep-policy counterparts at the end follow
-kernel-semantics.md E5, E7, E9 and E11 (``Kernel(supports_keep_ue_mapped=True)`` with a memfd
-created with MFD_MF_KEEP_UE_MAPPED).
+Ground truth: real-kernel.md §3 (the stock policy, on a model Kernel with
+``supports_keep_ue_mapped=False``): the "6.12.117 and 7.3.4" column, and where a test is
+parametrized over ``version``, the 6.1.192 column for ``Kernel(version="6.1")``. The
+keep-policy counterparts at the end follow kernel-semantics.md E5, E7, E9 and E11
+(``Kernel(supports_keep_ue_mapped=True)`` with a memfd created with MFD_MF_KEEP_UE_MAPPED).
 
 Every step checks exact outcomes: the return value or errno, every field of every SigInfo
 delivered to any process (and that nobody else got one), every pool, meminfo and node
@@ -46,10 +47,17 @@ SHORT = {
 }
 MAGIC = 0x5A5A000000000000
 BOTH = pytest.mark.parametrize("size", ["2M", "1G"])
+ALL_VERSIONS = pytest.mark.parametrize("version", ["7.3", "6.12", "6.1"])
 
 
-def stock_kernel(**pools: int) -> mf.Kernel:
-    return mf.Kernel(pools or {"2M": 6, "1G": 4}, supports_keep_ue_mapped=False, seed=0)
+def stock_kernel(version: str = "7.3", **pools: int) -> mf.Kernel:
+    pools = pools or {"2M": 6, "1G": 4}
+    return mf.Kernel(pools, supports_keep_ue_mapped=False, seed=0, version=version)
+
+
+def node(k: mf.Kernel, **deltas: int) -> dict[str, int]:
+    """Node memory_failure/ stat deltas, on the versions that have those files (not 6.1)."""
+    return deltas if k.behaviour.node_mf_stats else {}
 
 
 def keep_kernel(**pools: int) -> mf.Kernel:
@@ -68,7 +76,12 @@ def read_counters(k: mf.Kernel) -> dict[str, int]:
             out[f"{size}.{field}"] = value
     out.update(k.meminfo())
     for field in NODE_FIELDS:
-        out[f"mf.{field}"] = int(k.cat(NODE + field))
+        if k.behaviour.node_mf_stats:
+            out[f"mf.{field}"] = int(k.cat(NODE + field))
+        else:
+            with pytest.raises(OSError) as exc:
+                k.cat(NODE + field)
+            assert exc.value.errno == errno.ENOENT
     return out
 
 
@@ -130,7 +143,7 @@ class Check:
         self._rebase()
 
 
-# -- kernel log lines (6.12/7.3 wording) --------------------------------------------------------
+# -- kernel log lines (6.12/7.3 wording; 6.1's where it differs) ---------------------------------
 def madv_line(pfn: int, vaddr: int) -> str:
     return f"Injecting memory failure for pfn {pfn:#x} at process virtual address {vaddr:#x}"
 
@@ -168,8 +181,17 @@ def soft_line(pfn: int, vaddr: int) -> str:
     return f"Soft offlining pfn {pfn:#x} at process virtual address {vaddr:#x}"
 
 
-def unpoison_line(pfn: int, what: str) -> str:
+def unpoison_line(k: mf.Kernel, pfn: int, what: str) -> str:
+    if k.version == "6.1":
+        return f"Unpoison: {what[0].upper()}{what[1:]} {pfn:#x}"
     return f"Unpoison: {pfn:#x}: {what}"
+
+
+def already(k: mf.Kernel, pfn: int, what: str) -> str:
+    """An error on a hugepage that is already poisoned: 6.1 only says so."""
+    if k.version == "6.1":
+        return f"Memory failure: {pfn:#x}: already hardware poisoned"
+    return recovery(pfn, what, "Failed")
 
 
 # -- the fill pattern -------------------------------------------------------------------------
@@ -263,17 +285,25 @@ def test_probe_unknown_flags_einval(flags: int) -> None:
     c.expect()
 
 
+@ALL_VERSIONS
 @pytest.mark.parametrize(
     "flags", [mf.MFD_NOEXEC_SEAL | mf.MFD_HUGETLB, mf.MFD_EXEC | mf.MFD_HUGETLB]
 )
-def test_probe_exec_flags_ok(flags: int) -> None:
-    """§3 row MFD_NOEXEC_SEAL|MFD_HUGETLB, MFD_EXEC|MFD_HUGETLB: an fd (6.12/7.3)."""
-    k = stock_kernel()
+def test_probe_exec_flags(flags: int, version: str) -> None:
+    """§3 row MFD_NOEXEC_SEAL|MFD_HUGETLB, MFD_EXEC|MFD_HUGETLB: an fd (6.12/7.3); EINVAL on
+    6.1, which has neither flag."""
+    k = stock_kernel(version)
     p = k.spawn("probe", handle_sigbus=True)
     c = Check(k)
-    fd = p.memfd_create("probe", flags)
-    assert fd == 3
-    assert p.fstatfs(fd) == mf.StatFs(mf.HUGETLBFS_MAGIC, mf.SZ_2M)
+    if version == "6.1":
+        with pytest.raises(OSError) as exc:
+            p.memfd_create("probe", flags)
+        assert exc.value.errno == errno.EINVAL
+        assert p.fds == {}
+    else:
+        fd = p.memfd_create("probe", flags)
+        assert fd == 3
+        assert p.fstatfs(fd) == mf.StatFs(mf.HUGETLBFS_MAGIC, mf.SZ_2M)
     c.expect()
 
 
@@ -358,10 +388,18 @@ def after_stock_poison(s: Setup) -> None:
     with pytest.raises(OSError) as exc:
         inj.pread(fd, 8, 3 * PS + 0x100)
     assert exc.value.errno == errno.EIO
-    for off in (0, 2 * PS, 4 * PS, 5 * PS + 8, (nr // 2) * PS, (nr - 1) * PS):
-        assert inj.pread(fd, 64, off) == expected(off, 64, hps)
-    # pread(len=HPS, off=0): a short read of 12288, ending at the poisoned subpage
-    assert inj.pread(fd, hps, 0) == expected(0, 3 * PS, hps)
+    healthy = (0, 2 * PS, 4 * PS, 5 * PS + 8, (nr // 2) * PS, (nr - 1) * PS)
+    if k.version == "6.1":
+        # 6.1: any read of the poisoned hugepage is EIO (no adjust_range_hwpoison())
+        for off, n in [(off, 64) for off in healthy] + [(0, hps)]:
+            with pytest.raises(OSError) as exc:
+                inj.pread(fd, n, off)
+            assert exc.value.errno == errno.EIO
+    else:
+        for off in healthy:
+            assert inj.pread(fd, 64, off) == expected(off, 64, hps)
+        # pread(len=HPS, off=0): a short read of 12288, ending at the poisoned subpage
+        assert inj.pread(fd, hps, 0) == expected(0, 3 * PS, hps)
     # the other hugepage reads whole
     assert inj.pread(fd, 2 * PS, hps + 2 * PS) == expected(hps + 2 * PS, 2 * PS, hps)
     # pwrite and write: EINVAL
@@ -398,35 +436,45 @@ def after_stock_poison(s: Setup) -> None:
     c.expect()
 
 
+@ALL_VERSIONS
 @BOTH
-def test_A_madv_hwpoison_default_policy(size: str) -> None:
+def test_A_madv_hwpoison_default_policy(size: str, version: str) -> None:
     """Scenario A (vm.memory_failure_early_kill = 0)."""
-    k = stock_kernel()
+    k = stock_kernel(version)
     assert k.cat("/proc/sys/vm/memory_failure_early_kill") == "0\n"
     s = Setup(k, size)
     inj, before, base, pfn = s.inj, s.before, s.base, s.pfn
     addr = base + 3 * PS
     assert inj.madvise(addr, PS, mf.MADV_HWPOISON) == 0
-    # the injector gets AR at the 4 KiB address it passed, lsb 21/30; the late mapper nothing
-    s.c.expect(
-        dmesg=[
-            madv_line(pfn, addr),
-            sending(pfn, inj),
-            recovery(pfn, "huge page", "Recovered"),
-        ],
-        signals={inj: [AR(inj, addr, s.lsb)]},
-        hc=+4,
-        total=+1,
-        recovered=+1,
-    )
+    if version == "6.1":
+        # 6.1: no signal to the injector by default (no MF_ACTION_REQUIRED), no "Sending"
+        s.c.expect(
+            dmesg=[madv_line(pfn, addr), recovery(pfn, "huge page", "Recovered")],
+            hc=+4,
+        )
+    else:
+        # the injector gets AR at the 4 KiB address it passed, lsb 21/30; the late mapper
+        # nothing
+        s.c.expect(
+            dmesg=[
+                madv_line(pfn, addr),
+                sending(pfn, inj),
+                recovery(pfn, "huge page", "Recovered"),
+            ],
+            signals={inj: [AR(inj, addr, s.lsb)]},
+            hc=+4,
+            total=+1,
+            recovered=+1,
+        )
     assert before.alive and inj.alive
     after_stock_poison(s)
 
 
+@ALL_VERSIONS
 @BOTH
-def test_B_madv_hwpoison_early_kill(size: str) -> None:
+def test_B_madv_hwpoison_early_kill(size: str, version: str) -> None:
     """Scenario B: the injector and a watcher are PR_MCE_KILL_EARLY; a third mapper is late."""
-    k = stock_kernel()
+    k = stock_kernel(version)
     s = Setup(k, size)
     inj, base, pfn = s.inj, s.base, s.pfn
     watcher = inj.fork()
@@ -436,7 +484,12 @@ def test_B_madv_hwpoison_early_kill(size: str) -> None:
     addr = base + 3 * PS
     assert inj.madvise(addr, PS, mf.MADV_HWPOISON) == 0
     # injector: AR (early kill or not); watcher: AO at the 4 KiB address of the poisoned raw
-    # page, lsb 21/30; the late mapper ("before"): nothing
+    # page, lsb 21/30; the late mapper ("before"): nothing. 6.1: both get AO at the
+    # hugepage-aligned address.
+    if version == "6.1":
+        signals = {inj: [AO(inj, base, s.lsb)], watcher: [AO(watcher, base, s.lsb)]}
+    else:
+        signals = {inj: [AR(inj, addr, s.lsb)], watcher: [AO(watcher, addr, s.lsb)]}
     s.c.expect(
         dmesg=[
             madv_line(pfn, addr),
@@ -444,10 +497,9 @@ def test_B_madv_hwpoison_early_kill(size: str) -> None:
             sending(pfn, watcher),
             recovery(pfn, "huge page", "Recovered"),
         ],
-        signals={inj: [AR(inj, addr, s.lsb)], watcher: [AO(watcher, addr, s.lsb)]},
+        signals=signals,
         hc=+4,
-        total=+1,
-        recovered=+1,
+        **node(k, total=+1, recovered=+1),
     )
     # the watcher learns nothing new on access but the fault AR, like any mapper
     waddr = base + 7 * PS + 3
@@ -530,9 +582,10 @@ def test_F_punch_hole_of_poisoned_hugepage(size: str) -> None:
 # ================================================================================================
 # M: corrupt-pfn on raw pages of one in-use hugepage; unpoison before and after release
 # ================================================================================================
+@ALL_VERSIONS
 @BOTH
-def test_M_corrupt_pfn_twice_and_unpoison(size: str) -> None:
-    k = stock_kernel()
+def test_M_corrupt_pfn_twice_and_unpoison(size: str, version: str) -> None:
+    k = stock_kernel(version)
     hps, lsb = HPS[size], SHIFT[size]
     c = Check(k, size)
     p = k.spawn("mapper", handle_sigbus=True)
@@ -550,8 +603,7 @@ def test_M_corrupt_pfn_twice_and_unpoison(size: str) -> None:
     c.expect(
         dmesg=[corrupt_line(first), recovery(first, "huge page", "Recovered")],
         hc=+4,
-        total=+1,
-        recovered=+1,
+        **node(k, total=+1, recovered=+1),
     )
     assert p.virt_to_pfn(base) is None
     # a second, new raw page: EHWPOISON, "huge page: Failed", +4 kB, total+1 failed+1
@@ -559,16 +611,15 @@ def test_M_corrupt_pfn_twice_and_unpoison(size: str) -> None:
         k.corrupt_pfn(second)
     assert exc.value.errno == mf.EHWPOISON == 133
     c.expect(
-        dmesg=[corrupt_line(second), recovery(second, "huge page", "Failed")],
+        dmesg=[corrupt_line(second), already(k, second, "huge page")],
         hc=+4,
-        total=+1,
-        failed=+1,
+        **node(k, total=+1, failed=+1),
     )
     # the same raw page again: EHWPOISON, "already poisoned page: Failed", no counter change
     with pytest.raises(OSError) as exc:
         k.corrupt_pfn(first)
     assert exc.value.errno == mf.EHWPOISON
-    c.expect(dmesg=[corrupt_line(first), recovery(first, "already poisoned page", "Failed")])
+    c.expect(dmesg=[corrupt_line(first), already(k, first, "already poisoned page")])
     # the mapper learns on access (late kill)
     addr = base + 2 * PS + 5
     assert p.load(addr) == mf.Access(False, None, AR(p, addr, lsb))
@@ -582,21 +633,21 @@ def test_M_corrupt_pfn_twice_and_unpoison(size: str) -> None:
         with pytest.raises(OSError) as exc:
             k.unpoison_pfn(pfn)
         assert exc.value.errno == errno.EBUSY
-        c.expect(dmesg=[unpoison_line(pfn, what)])
+        c.expect(dmesg=[unpoison_line(k, pfn, what)])
     p.munmap(base, hps)
     with pytest.raises(OSError) as exc:  # mapping gone, fd still open
         k.unpoison_pfn(head)
     assert exc.value.errno == errno.EBUSY
-    c.expect(dmesg=[unpoison_line(head, "someone grabs the hwpoison page")])
+    c.expect(dmesg=[unpoison_line(k, head, "someone grabs the hwpoison page")])
     p.close(fd)
     c.expect()  # leaked: Free not restored
     # after release: a tail pfn still EBUSY; the head pfn works: Free +1, -8 kB at once
     with pytest.raises(OSError) as exc:
         k.unpoison_pfn(second)
     assert exc.value.errno == errno.EBUSY
-    c.expect(dmesg=[unpoison_line(second, "page was already unpoisoned")])
+    c.expect(dmesg=[unpoison_line(k, second, "page was already unpoisoned")])
     assert k.unpoison_pfn(head) == 0
-    c.expect(dmesg=[unpoison_line(head, "software-unpoisoned page")], free=+1, hc=-8)
+    c.expect(dmesg=[unpoison_line(k, head, "software-unpoisoned page")], free=+1, hc=-8)
     # the page is usable again: the whole pool can be faulted in
     n = k.hstate(size).free_hugepages
     fd = p.memfd_create("again", mf.MFD_HUGETLB | SIZE_FLAG[size])
@@ -609,32 +660,55 @@ def test_M_corrupt_pfn_twice_and_unpoison(size: str) -> None:
 # ================================================================================================
 # Z: corrupt-pfn on a free hugepage
 # ================================================================================================
+@ALL_VERSIONS
 @BOTH
-def test_Z_corrupt_pfn_free_hugepage(size: str) -> None:
-    k = stock_kernel()
+def test_Z_corrupt_pfn_free_hugepage(size: str, version: str) -> None:
+    k = stock_kernel(version)
     c = Check(k, size)
     pfn = free_folio_pfn(k, size) + 9
-    assert k.corrupt_pfn(pfn) == 0
+    if version == "6.1" and size == "1G":
+        # 6.1, a free 1 GiB page: EBUSY and "Failed", yet it leaves the pool (§5 item 4)
+        with pytest.raises(OSError) as exc:
+            k.corrupt_pfn(pfn)
+        assert exc.value.errno == errno.EBUSY
+        result = "Failed"
+    else:
+        assert k.corrupt_pfn(pfn) == 0
+        result = "Recovered"
     c.expect(
-        dmesg=[corrupt_line(pfn), recovery(pfn, "free huge page", "Recovered")],
+        dmesg=[corrupt_line(pfn), recovery(pfn, "free huge page", result)],
         nr=-1,
         free=-1,
         hc=+4,
-        total=+1,
-        recovered=+1,
+        **node(k, total=+1, recovered=+1),
     )
     # the same pfn again: it is a poisoned buddy page now, "already poisoned", not counted
     with pytest.raises(OSError) as exc:
         k.corrupt_pfn(pfn)
     assert exc.value.errno == mf.EHWPOISON
-    c.expect(dmesg=[corrupt_line(pfn), recovery(pfn, "already poisoned page", "Failed")])
+    c.expect(dmesg=[corrupt_line(pfn), already(k, pfn, "already poisoned page")])
 
 
 # ================================================================================================
 # R (2M): read(2) edge cases with poisoned subpages in hugepages 1 and 2
 # ================================================================================================
-def test_R_read_edge_cases() -> None:
-    k = stock_kernel()
+def madv_expect(c: Check, p: mf.Process, pfn: int, addr: int, lsb: int) -> None:
+    """What the MADV_HWPOISON of an in-use page by its only (late-kill) mapper ``p`` does."""
+    if c.k.version == "6.1":
+        c.expect(dmesg=[madv_line(pfn, addr), recovery(pfn, "huge page", "Recovered")], hc=+4)
+        return
+    c.expect(
+        dmesg=[madv_line(pfn, addr), sending(pfn, p), recovery(pfn, "huge page", "Recovered")],
+        signals={p: [AR(p, addr, lsb)]},
+        hc=+4,
+        total=+1,
+        recovered=+1,
+    )
+
+
+@ALL_VERSIONS
+def test_R_read_edge_cases(version: str) -> None:
+    k = stock_kernel(version)
     hps = mf.SZ_2M
     c = Check(k)
     p = k.spawn("reader", handle_sigbus=True)
@@ -648,13 +722,7 @@ def test_R_read_edge_cases() -> None:
         pfn = p.virt_to_pfn(addr)
         assert pfn is not None
         assert p.madvise(addr, PS, mf.MADV_HWPOISON) == 0
-        c.expect(
-            dmesg=[madv_line(pfn, addr), sending(pfn, p), recovery(pfn, "huge page", "Recovered")],
-            signals={p: [AR(p, addr, 21)]},
-            hc=+4,
-            total=+1,
-            recovered=+1,
-        )
+        madv_expect(c, p, pfn, addr, 21)
 
     def eio(call) -> None:
         with pytest.raises(OSError) as exc:
@@ -666,15 +734,24 @@ def test_R_read_edge_cases() -> None:
     eio(lambda: p.pread(fd, hps + PS, 0))
     # exactly hugepage 0: whole
     assert p.pread(fd, hps, 0) == expected(0, hps, hps)
+    # read(): EIO leaves the file position where it was
+    assert p.lseek(fd, 0x1FF000) == 0x1FF000
+    eio(lambda: p.read(fd, 0x2000))
+    assert p.lseek(fd, 0, mf.SEEK_CUR) == 0x1FF000
+    if version == "6.1":
+        # 6.1: any read that reaches a poisoned hugepage is EIO, whatever the offset
+        for n, off in ((0x300000, 0x201000), (0x2000, 0x406000), (0x2000, 0x404000)):
+            eio(lambda n=n, off=off: p.pread(fd, n, off))
+        assert p.lseek(fd, 0x403000) == 0x403000
+        eio(lambda: p.read(fd, 0x2000))
+        assert p.lseek(fd, 0, mf.SEEK_CUR) == 0x403000
+        c.expect()
+        return
     # after the poisoned subpage of hugepage 1 into hugepage 2 up to its poisoned subpage 5
     assert p.pread(fd, 0x300000, 0x201000) == expected(0x201000, 0x204000, hps)
     # data after a poisoned subpage can be read
     assert p.pread(fd, 0x2000, 0x406000) == expected(0x406000, 0x2000, hps)
     eio(lambda: p.pread(fd, 1, 0x405FFF))
-    # read(): EIO leaves the file position where it was
-    assert p.lseek(fd, 0x1FF000) == 0x1FF000
-    eio(lambda: p.read(fd, 0x2000))
-    assert p.lseek(fd, 0, mf.SEEK_CUR) == 0x1FF000
     # a successful read advances it: 0x403000 + 8192 -> 0x405000
     assert p.lseek(fd, 0x403000) == 0x403000
     assert p.read(fd, 0x2000) == expected(0x403000, 0x2000, hps)
@@ -691,8 +768,9 @@ def test_R_read_edge_cases() -> None:
 # ================================================================================================
 # S (2M): MADV_SOFT_OFFLINE
 # ================================================================================================
-def test_S_soft_offline() -> None:
-    k = stock_kernel()
+@ALL_VERSIONS
+def test_S_soft_offline(version: str) -> None:
+    k = stock_kernel(version)
     hps = mf.SZ_2M
     c = Check(k)
     p = k.spawn("softoff", handle_sigbus=True)
@@ -724,8 +802,9 @@ def test_S_soft_offline() -> None:
 # ================================================================================================
 # P: touch every page counted Free; at the end echo 0 > nr_hugepages
 # ================================================================================================
-def test_P_touch_all_free_then_shrink_pool() -> None:
-    k = stock_kernel(**{"2M": 8, "1G": 4})
+@ALL_VERSIONS
+def test_P_touch_all_free_then_shrink_pool(version: str) -> None:
+    k = stock_kernel(version, **{"2M": 8, "1G": 4})
     p = k.spawn("pool", handle_sigbus=True)
     leaked = {"2M": 0, "1G": 0}
     # leak pages of both sizes as the scenarios do: poison, then release (close; punch)
@@ -784,22 +863,23 @@ def test_P_touch_all_free_then_shrink_pool() -> None:
 # ================================================================================================
 # H-AO, H-AR (2M): real machine checks
 # ================================================================================================
-def test_H_AO_scrub_machine_check() -> None:
-    k = stock_kernel()
+@ALL_VERSIONS
+def test_H_AO_scrub_machine_check(version: str) -> None:
+    k = stock_kernel(version)
     s = Setup(k, "2M")
     inj, late, base, pfn, c = s.inj, s.before, s.base, s.pfn, s.c
     early = inj.fork()
     early.prctl_mce_kill("early")
     c.expect()
     assert k.hw_ue(pfn, detect="scrub") == 0
-    addr = base + 3 * PS
-    # early-kill mapper: AO at the 4 KiB page address, lsb 21; late mappers: nothing
+    # early-kill mapper: AO at the 4 KiB page address (6.1: the hugepage), lsb 21; late
+    # mappers: nothing
+    addr = base if version == "6.1" else base + 3 * PS
     c.expect(
         dmesg=[MCE_LOGGED, sending(pfn, early), recovery(pfn, "huge page", "Recovered")],
         signals={early: [AO(early, addr, 21)]},
         hc=+4,
-        total=+1,
-        recovered=+1,
+        **node(k, total=+1, recovered=+1),
     )
     # late mappers: AR at the exact faulting byte on access
     for p, a in ((late, base + 0x1234), (inj, base + 3 * PS + 0x10), (early, base + 0x1FFFFF)):
@@ -809,8 +889,9 @@ def test_H_AO_scrub_machine_check() -> None:
     c.expect()
 
 
-def test_H_AR_load_machine_check() -> None:
-    k = stock_kernel()
+@ALL_VERSIONS
+def test_H_AR_load_machine_check(version: str) -> None:
+    k = stock_kernel(version)
     s = Setup(k, "2M")
     inj, consumer, base, pfn, c = s.inj, s.before, s.base, s.pfn, s.c
     assert k.hw_ue(pfn, detect="latent") == 0
@@ -820,16 +901,16 @@ def test_H_AR_load_machine_check() -> None:
     assert consumer.load(base + 4 * PS, 8) == mf.Access(True, word(4 * PS))
     c.expect()
     addr = base + 3 * PS + 0x123
-    page = base + 3 * PS
+    page = base if version == "6.1" else base + 3 * PS
     acc = consumer.load(addr, 8)
-    # the consumer: AR at the 4 KiB page address, lsb 21; the other mapper: nothing
+    # the consumer: AR at the 4 KiB page address (6.1: the hugepage), lsb 21; the other
+    # mapper: nothing
     assert acc == mf.Access(False, None, AR(consumer, page, 21))
     c.expect(
         dmesg=[mce_user(pfn), sending(pfn, consumer), recovery(pfn, "huge page", "Recovered")],
         signals={consumer: [AR(consumer, page, 21)]},
         hc=+4,
-        total=+1,
-        recovered=+1,
+        **node(k, total=+1, recovered=+1),
     )
     # afterwards the hugepage is hard-offlined: a fault AR at the exact byte for everyone
     for p, a in ((consumer, addr), (inj, base + 0x10)):

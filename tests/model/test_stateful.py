@@ -64,11 +64,13 @@ WHERE = st.sampled_from(["head", "any", "in use", "in use", "poisoned"])
 RARELY = st.integers(0, 3).map(lambda n: n == 0)  # True one time in four
 
 
-def memfd_create_errno(flags: int, supports_keep: bool) -> int:
+def memfd_create_errno(flags: int, supports_keep: bool, version: str = "7.3") -> int:
     """The oracle: 0 or the errno memfd_create must fail with."""
     hugetlb = bool(flags & HUGE)
     if flags & KEEP and not supports_keep:
         return errno.EINVAL
+    if flags & (mf.MFD_EXEC | mf.MFD_NOEXEC_SEAL) and version == "6.1":
+        return errno.EINVAL  # unknown flags before v6.3
     if flags & 0x40:
         return errno.EINVAL
     if flags & (0x3F << mf.MFD_HUGE_SHIFT) and not hugetlb:
@@ -117,6 +119,7 @@ class MemoryFailureMachine(RuleBasedStateMachine):
         keep_file=st.booleans(),
         pages=st.integers(0, 3),
         populate=st.booleans(),
+        version=st.sampled_from(["7.3", "6.12", "6.1"]),
     )
     def boot(
         self,
@@ -129,10 +132,13 @@ class MemoryFailureMachine(RuleBasedStateMachine):
         keep_file: bool,
         pages: int,
         populate: bool,
+        version: str,
     ) -> None:
         """A random kernel and a first process; most often also a hugetlb memfd of ``pages``
         hugepages mapped MAP_SHARED (so that short runs reach poisoned in-use pages)."""
-        self.k = mf.Kernel({"2M": n2m, "1G": n1g}, supports_keep_ue_mapped=keep, seed=seed)
+        self.k = mf.Kernel(
+            {"2M": n2m, "1G": n1g}, supports_keep_ue_mapped=keep, seed=seed, version=version
+        )
         p = self.k.spawn("init", handle_sigbus=handle)
         self.procs.append(p)
         big = n1g > 0 and (big or n2m == 0)
@@ -222,7 +228,7 @@ class MemoryFailureMachine(RuleBasedStateMachine):
     @rule(i=IDX, flags=st.sampled_from(FLAGS))
     def memfd_create(self, i: int, flags: int) -> None:
         p = self.pick(self.procs, i)
-        want = memfd_create_errno(flags, self.kernel.supports_keep_ue_mapped)
+        want = memfd_create_errno(flags, self.kernel.supports_keep_ue_mapped, self.kernel.version)
         with may_refuse(p, want):
             fd = p.memfd_create("m", flags)
             assert want == 0, f"memfd_create({flags:#x}) must fail with {errno.errorcode[want]}"

@@ -693,14 +693,50 @@ def test_kernel_argument_validation(kwargs, match):
         mf.Kernel(**kwargs)
 
 
-@pytest.mark.parametrize("version", ["7.3", "6.12"])
+@pytest.mark.parametrize("version", ["7.3", "6.12", "6.1"])
 def test_kernel_accepts_the_modelled_versions(version):
-    """api.md: version "7.3" (default), "6.12"; "6.1" comes with the conformance work."""
+    """api.md: version "7.3" (default), "6.12", "6.1"."""
     k = mf.Kernel(hugepages={"2M": 1}, version=version)
-    assert k.version == version
+    assert k.version == version == k.behaviour.name
     assert mf.Kernel().version == "7.3"
 
 
-def test_kernel_refuses_a_version_it_does_not_model_yet():
-    with pytest.raises(ValueError, match="'6.1' is not modelled yet"):
-        mf.Kernel(version="6.1")
+def test_kernel_refuses_a_version_it_does_not_model():
+    with pytest.raises(
+        ValueError, match=r"'5\.10' is not modelled; choose one of 7\.3, 6\.12, 6\.1"
+    ):
+        mf.Kernel(version="5.10")
+
+
+def test_version_files_and_sysctls():
+    """6.1 has neither the node memory_failure/ stats (v6.6) nor vm.enable_soft_offline
+    (v6.11): ENOENT, as on the real kernel; soft offline still works there."""
+    node = "/sys/devices/system/node/node0/memory_failure/total"
+    new, old = mf.Kernel({"2M": 2}, version="6.12"), mf.Kernel({"2M": 2}, version="6.1")
+    assert new.cat(node) == "0\n"
+    assert new.sysctl("vm.enable_soft_offline") == 1
+    for call in (lambda: old.cat(node), lambda: old.sysctl("vm.enable_soft_offline")):
+        with pytest.raises(OSError) as exc:
+            call()
+        assert exc.value.errno == errno.ENOENT
+    p = old.spawn("p", handle_sigbus=True)
+    fd = p.memfd_create("m", mf.MFD_HUGETLB)
+    p.ftruncate(fd, mf.SZ_2M)
+    base = p.mmap(mf.SZ_2M, mf.PROT_READ | mf.PROT_WRITE, mf.MAP_SHARED | mf.MAP_POPULATE, fd)
+    assert p.madvise(base, mf.PAGE_SIZE, mf.MADV_SOFT_OFFLINE) == 0
+    assert old.meminfo()["HardwareCorrupted"] == 4
+
+
+def test_keep_on_6_1_signals_the_raw_page():
+    """PROPOSED: the series on 6.1 (a hypothetical backport) still names the poisoned 4 KiB
+    page with lsb 12: it builds on the precise addresses of later kernels."""
+    k = mf.Kernel({"2M": 2}, supports_keep_ue_mapped=True, version="6.1")
+    p = k.spawn("p", handle_sigbus=True)
+    p.prctl_mce_kill("early")
+    fd = p.memfd_create("m", mf.MFD_HUGETLB | mf.MFD_MF_KEEP_UE_MAPPED)
+    p.ftruncate(fd, mf.SZ_2M)
+    base = p.mmap(mf.SZ_2M, mf.PROT_READ | mf.PROT_WRITE, mf.MAP_SHARED | mf.MAP_POPULATE, fd)
+    assert p.madvise(base + 5 * mf.PAGE_SIZE, mf.PAGE_SIZE, mf.MADV_HWPOISON) == 0
+    assert p.signals == [
+        mf.SigInfo(mf.SIGBUS, mf.BUS_MCEERR_AO, base + 5 * mf.PAGE_SIZE, 12, p.pid)
+    ]
