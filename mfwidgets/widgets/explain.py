@@ -45,12 +45,15 @@ def _memory_failure(e: TraceEvent, events: Sequence[TraceEvent], s: Session) -> 
             "SIGBUS to the task that touched it (kill_accessing_process); no counter changes."
         )
     if e.mf_type == "free huge page":
-        return (
+        if not dissolved:
+            return f"{where}: the free hugepage could not be dissolved; it stays poisoned, unused."
+        text = (
             f"{where}: the hugepage was free, so the kernel dissolved it at once "
             "(nr_hugepages - 1); only the bad 4 KiB page stays isolated."
-            if e.mf_result == "Recovered"
-            else f"{where}: the free hugepage could not be dissolved; it stays poisoned, unused."
         )
+        if e.mf_result != "Recovered":  # 6.1, a free 1 GiB page (real-kernel.md §5 item 4)
+            text += " This kernel reports it as Failed all the same."
+        return text
     if e.mf_result == "Failed":
         return (
             f"{where}: a new bad 4 KiB page in a hugepage that is already hard-offlined: "

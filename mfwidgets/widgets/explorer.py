@@ -19,7 +19,13 @@ from .display import bokeh_widget
 from .parts import BUTTON_STYLE, ErrorBanner, HistoryNav, bytes_html, control_row, step_html
 from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Setup, Step
 
-KERNELS = {"with the proposed series": True, "stock mainline": False}
+#: The kernels one can pick: (carries the proposed series, version). Older versions are offered
+#: stock only: the series is written for current kernels.
+KERNELS = [(True, "7.3"), (False, "7.3"), (False, "6.12"), (False, "6.1")]
+
+
+def kernel_label(series: bool, version: str) -> str:
+    return f"{version} with the proposed series" if series else f"{version} stock"
 
 
 def _setup_from(kernel: Kernel | None, **overrides: Any) -> Setup:
@@ -27,7 +33,8 @@ def _setup_from(kernel: Kernel | None, **overrides: Any) -> Setup:
         return Setup(**overrides)
     size = next((s for s, n in kernel.boot_hugepages.items() if n), "2M")
     series = kernel.supports_keep_ue_mapped
-    return Setup(series, size, min(8, max(1, kernel.boot_hugepages[size])), series)
+    count = min(8, max(1, kernel.boot_hugepages[size]))
+    return Setup(series, size, count, series, kernel.version)
 
 
 class Explorer(w.VBox):  # type: ignore[misc]
@@ -44,10 +51,13 @@ class Explorer(w.VBox):  # type: ignore[misc]
         self._theme = theme
         s = self._session.setup
         wide = {"description_width": "initial"}
+        self._kernels = {kernel_label(*k): k for k in KERNELS}
+        self._kernels.setdefault(kernel_label(s.series, s.version), (s.series, s.version))
         self._kernel_choice = w.Dropdown(
-            options=list(KERNELS),
-            value="with the proposed series" if s.series else "stock mainline",
+            options=list(self._kernels),
+            value=kernel_label(s.series, s.version),
             description="kernel",
+            tooltip="the model reproduces its behaviour: 7.3 and 6.12 alike, 6.1 differs",
             style=wide,
         )
         self._size = w.ToggleButtons(
@@ -171,11 +181,13 @@ class Explorer(w.VBox):  # type: ignore[misc]
     def _on_setup_change(self, change: dict[str, Any]) -> None:
         if self._updating:
             return
+        series, version = self._kernels[self._kernel_choice.value]
         setup = Setup(
-            series=KERNELS[self._kernel_choice.value],
+            series=series,
             size=self._size.value,
             nr_hugepages=self._count.value,
             keep_ue_mapped=self._keep.value,
+            version=version,
         )
         self._rebuild(setup)
 
@@ -198,9 +210,7 @@ class Explorer(w.VBox):  # type: ignore[misc]
     def _set_controls(self, setup: Setup) -> None:
         self._updating = True
         try:
-            self._kernel_choice.value = (
-                "with the proposed series" if setup.series else "stock mainline"
-            )
+            self._kernel_choice.value = kernel_label(setup.series, setup.version)
             self._size.value = setup.size
             self._count.value = setup.nr_hugepages
             self._keep.value = setup.keep_ue_mapped

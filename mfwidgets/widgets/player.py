@@ -132,7 +132,9 @@ class ScenarioPlayer(w.VBox):  # type: ignore[misc]
             self._updating = False
         self._json.value = scenario.to_json()
         s = scenario.setup
-        kernel = "kernel with the proposed series" if s.series else "stock kernel"
+        kernel = (
+            f"{s.version} kernel with the proposed series" if s.series else f"stock {s.version}"
+        )
         self._about.value = (
             f"<b>{html.escape(scenario.title)}</b><br>{kernel}, {s.nr_hugepages} x {s.size} "
             f"hugepages, guest memfd: {s.policy}; {len(scenario.steps)} steps after the boot"

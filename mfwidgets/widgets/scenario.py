@@ -22,6 +22,7 @@ _SETUP_FIELDS: dict[str, type] = {
     "size": str,
     "nr_hugepages": int,
     "keep_ue_mapped": bool,
+    "version": str,
 }
 _STEP_FIELDS: dict[str, type] = {"op": str, "folio": int, "subpage": int, "kind": str}
 _TOP_FIELDS: dict[str, type] = {"title": str, "setup": dict, "steps": list}

@@ -26,6 +26,7 @@ from ..model import (
     Snapshot,
     TraceEvent,
 )
+from ..model.kernel import VERSIONS
 from .explain import explain
 
 FILL_BYTE = 0x5A
@@ -44,8 +45,11 @@ class Setup:
     size: str = "2M"  # hugepage size: "2M" or "1G"
     nr_hugepages: int = 4  # hugepages in the pool and in the guest's memfd, 1..8
     keep_ue_mapped: bool = True  # create the memfd with MFD_MF_KEEP_UE_MAPPED
+    version: str = "7.3"  # the kernel version whose behaviour the model reproduces
 
     def check(self) -> None:
+        if self.version not in VERSIONS:
+            raise ValueError(f"kernel version must be one of {', '.join(VERSIONS)}")
         if self.size not in SIZES:
             raise ValueError(f"hugepage size must be 2M or 1G, not {self.size!r}")
         if not 1 <= self.nr_hugepages <= 8:
@@ -96,7 +100,7 @@ class Session:
         setup.check()
         self.setup = setup
         if kernel is None:
-            kernel = Kernel({setup.size: setup.nr_hugepages}, setup.series)
+            kernel = Kernel({setup.size: setup.nr_hugepages}, setup.series, version=setup.version)
         elif kernel.processes:
             raise ValueError("pass a freshly booted Kernel (it has processes already)")
         self.kernel = kernel

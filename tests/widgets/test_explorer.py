@@ -110,14 +110,35 @@ def test_explorer_shows_the_kernels_refusal_in_the_banner_and_keeps_the_world() 
     ex = mf.Explorer()
     ex.click(ex.folio, 1)
     kernel = ex.kernel
-    ex._kernel_choice.value = "stock mainline"  # the flag is still ticked: EINVAL
+    ex._kernel_choice.value = "7.3 stock"  # the flag is still ticked: EINVAL
     assert "EINVAL: memfd_create: MFD_MF_KEEP_UE_MAPPED" in ex._banner.value
     assert ex.kernel is kernel and len(ex.session.steps) == 2
-    assert ex._kernel_choice.value == "with the proposed series"
+    assert ex._kernel_choice.value == "7.3 with the proposed series"
     ex._keep.value = False
-    ex._kernel_choice.value = "stock mainline"
+    ex._kernel_choice.value = "7.3 stock"
     assert ex._banner.layout.display == "none"
     assert not ex.kernel.supports_keep_ue_mapped
+
+
+def test_explorer_kernel_choice_picks_the_version() -> None:
+    """The same click on 7.3 and on 6.1 (stock): MADV_HWPOISON signals the injecting VMM (AR)
+    on 7.3 only (real-kernel.md §3); the hugepage is hard-offlined on both."""
+    ex = mf.Explorer(series=False, keep_ue_mapped=False)
+    assert ex._kernel_choice.value == "7.3 stock"
+    assert list(ex._kernel_choice.options) == [
+        "7.3 with the proposed series",
+        "7.3 stock",
+        "6.12 stock",
+        "6.1 stock",
+    ]
+    ex.click(ex.folio, 3)
+    assert [s.si_code for s in ex.kernel.processes[0].signals] == [mf.BUS_MCEERR_AR]
+    ex._kernel_choice.value = "6.1 stock"
+    assert ex.kernel.version == "6.1" and len(ex.session.steps) == 1
+    ex.click(ex.folio, 3)
+    assert ex.kernel.processes[0].signals == []
+    assert any("hard offline" in t for t in ex.session.steps[-1].explanation)
+    assert ex.session.setup.version == "6.1"
 
 
 def test_explorer_history_steps_back_and_acting_there_replays() -> None:

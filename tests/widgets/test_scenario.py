@@ -100,6 +100,9 @@ SETUP = '"setup": {"series": true, "size": "2M", "nr_hugepages": 4, "keep_ue_map
         ('{"setup": {"nr_hugepages": 2.5}, "steps": []}',
          "setup.nr_hugepages must be an integer, not 2.5"),
         ('{"setup": {"series": false}, "steps": []}', "setup: keep_ue_mapped needs series"),
+        ('{"setup": {"version": "5.4"}, "steps": []}',
+         "setup: kernel version must be one of 7.3, 6.12, 6.1"),
+        ('{"setup": {"version": 6.1}, "steps": []}', "setup.version must be a string, not 6.1"),
         ('{"title": 3, ' + SETUP + ', "steps": []}', "scenario.title must be a string, not 3"),
     ],
 )  # fmt: skip
