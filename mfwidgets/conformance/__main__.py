@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         text, t = harness.run_live(args.kernel, SCENARIOS, out, args.cache)
         print(
-            f"download {t.download:.1f}s, build {t.build:.1f}s, boot+run {t.boot_run:.1f}s",
+            f"download {t.download:.1f}s, build {t.build:.1f}s, boot+run {t.total:.1f}s",
             file=sys.stderr,
         )
     real = normalize.parse_transcript(text, SCENARIOS)

@@ -3,18 +3,21 @@
 Per step (a JSON object):
 
 - ``id``, ``op``: from the scenario.
-- ``ret``: the return value (int; ``"fd"`` for a new file descriptor; 0 for a new mapping) or
-  the errno name (``"EIO"``, ``"EHWPOISON"``...).
-- ``signals``: every SIGBUS the step caused, as ``[si_code, map_off, si_addr_lsb]`` with
-  ``map_off`` = si_addr minus the mapping base.
-- ``data``: for a load, store or successful pread: ``"pattern"`` (what the fill wrote),
+- ``ret``: the return value (int; ``"fd"`` for a new file descriptor; 0 for a new mapping; the
+  page as ``"PFN[h+s]"``, ``"new"`` or ``"none"`` for ``pagemap``) or the errno name (``"EIO"``,
+  ``"EHWPOISON"``...).
+- ``signals``: every SIGBUS the step caused, sorted, as ``[si_code, map_off, si_addr_lsb]`` with
+  ``map_off`` = si_addr minus the base of the receiving process's newest mapping that holds it
+  (every mapping maps the memfd from offset 0, so it is a file offset); a fourth element
+  ``"peer"`` marks one the peer got.
+- ``data``: for a load, store or successful read: ``"pattern"`` (what the fill wrote),
   ``"zero"`` or ``"other"``; else None.
 - ``counters``: the counters that changed, as deltas (HugePages_Total/Free/Rsvd/Surp,
   HardwareCorrupted in kB, ``2M.nr``/``free``/``resv``/``surplus``, ``1G.*``, node stats
   ``mf.total``/``ignored``/``failed``/``delayed``/``recovered`` where the kernel has them).
 - ``dmesg``: the memory-failure kernel log lines of the step, with pfns of the scenario's
-  hugepages written ``PFN[h+s]`` (hugepage h, subpage s), addresses in the mapping ``MAP+0x..``
-  and pids ``PID``.
+  hugepages written ``PFN[h+s]`` (hugepage h, subpage s), physical addresses ``PADDR[h+s]``,
+  addresses in a mapping ``MAP+0x..`` and pids ``PID``.
 """
 
 from __future__ import annotations
@@ -32,21 +35,38 @@ RELEVANT = re.compile(
     r"hwpoison|Hardware Error",
     re.IGNORECASE,
 )
+#: The lines of a machine-check record (``__print_mce()``): they restate the registers the host
+#: raised (CPU, bank, status, TSC, address, CPU model) and vary from run to run (TSC, TIME), so
+#: they are left out; "Machine check events logged" and what memory_failure() says are kept.
+MCE_RECORD = re.compile(
+    r"^mce: \[Hardware Error\]: (CPU \d+: Machine Check|RIP |TSC |PROCESSOR |Run the above)"
+)
+#: Logged from an irq_work after the machine-check handler: it races with what the consuming
+#: task prints from its task work (kill_me_maybe()), so it is put first in its step.
+MCE_LOGGED = "mce: [Hardware Error]: Machine check events logged"
 _HEX = re.compile(r"\b(0x[0-9a-f]+)\b|(?<=fault at )([0-9a-f]+)\b|(?<= user-access at )([0-9a-f]+)")
 _PID = re.compile(r"(?<=[ :])([\w.\-]+):(\d+)(?= due to)")
 
 
 class Context:
-    """What a side knows to normalize: head pfn of each hugepage, the mapping base."""
+    """What a side knows to normalize: head pfn of each hugepage, the mappings of the scenario
+    process and of the peer (each oldest first)."""
 
     def __init__(self, hugepagesize: str) -> None:
         self.hps = HPS[hugepagesize]
         self.heads: dict[int, int] = {}
-        self.base: int | None = None
+        self.maps: dict[str, list[tuple[int, int]]] = {"main": [], "peer": []}
 
-    def addr(self, value: int) -> str | None:
-        if self.base is not None and self.base <= value < self.base + 64 * self.hps:
-            return f"MAP+{value - self.base:#x}"
+    def add_map(self, base: int, length: int, who: str = "main") -> None:
+        self.maps[who].append((base, length))
+
+    def addr(self, value: int, who: str = "main") -> str | None:
+        """``MAP+<offset>`` into the newest mapping of ``who`` that holds ``value`` (the peer
+        also has the mappings it inherited: the scenario process's)."""
+        order = self.maps[who][::-1] + (self.maps["main"][::-1] if who == "peer" else [])
+        for base, length in order:
+            if base <= value < base + length:
+                return f"MAP+{value - base:#x}"
         return None
 
     def pfn(self, value: int) -> str | None:
@@ -56,22 +76,49 @@ class Context:
                 return f"PFN[{h}+{value - head}]"
         return None
 
-    def line(self, text: str) -> str | None:
-        """The normalized kernel log line, or None if it is not about memory failure."""
+    def paddr(self, value: int) -> str:
+        pfn = self.pfn(value // PS)
+        if pfn is None:
+            return "PADDR"
+        low = value % PS
+        return "PADDR" + pfn[3:] + (f"+{low:#x}" if low else "")
+
+    def pagemap(self, pfn: int) -> str:
+        """A pagemap result: the page recorded at the fill, another one, or nothing (0)."""
+        return (self.pfn(pfn) or "new") if pfn else "none"
+
+    def line(self, text: str, who: str = "main") -> str | None:
+        """The normalized kernel log line of a step that ``who`` (``main`` or ``peer``) did, or
+        None if it is not about memory failure."""
         text = text.rstrip()
-        if not RELEVANT.search(text):
+        if not RELEVANT.search(text) or MCE_RECORD.search(text):
             return None
 
         def sub(m: re.Match[str]) -> str:
             if m.group(1):
                 value = int(m.group(1), 16)
-                return self.pfn(value) or self.addr(value) or "HEX"
+                return self.pfn(value) or self.addr(value, who) or "HEX"
             if m.group(2):
-                return self.addr(int(m.group(2), 16)) or "HEX"
-            return "PADDR"
+                return self.addr(int(m.group(2), 16), who) or "HEX"
+            return self.paddr(int(m.group(3), 16))
 
         text = _HEX.sub(sub, text)
         return _PID.sub(lambda m: f"{m.group(1)}:PID", text)
+
+
+def dmesg_order(lines: list[str]) -> list[str]:
+    """A step's normalized log lines in a fixed order (``MCE_LOGGED`` first)."""
+    return sorted(lines, key=lambda line: line != MCE_LOGGED)
+
+
+def actor(step: Mapping[str, Any]) -> str:
+    """Who does a step: ``peer`` or ``main`` (the scenario process, or a child of it)."""
+    return "peer" if step.get("peer") else "main"
+
+
+def signed(value: int) -> int:
+    """A 64-bit value printed as unsigned hex, back to its signed value."""
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def deltas(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
@@ -106,6 +153,7 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
         for i, r in enumerate(results):
             if i in counters and i - 1 in counters:
                 r["counters"] = deltas(counters[i - 1], counters[i])
+            r["dmesg"] = dmesg_order(r["dmesg"])
         out["scenarios"][name] = results
 
     for raw in text.replace("\r", "").split("\n"):
@@ -132,7 +180,11 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
             h, pfn = rest.split()
             ctx.heads[int(h)] = int(pfn, 16)
         elif tag == "@@MAP":
-            ctx.base = int(rest.split()[1], 16)
+            fields = rest.split()
+            who = "peer" if "who=peer" in fields else "main"
+            # (transcripts before the length was printed: any address up to 64 hugepages on)
+            length = int(fields[2], 16) if len(fields) > 2 and "=" not in fields[2] else 0
+            ctx.add_map(int(fields[1], 16), length or 64 * ctx.hps, who)
         else:
             n_str, _, body = rest.partition(" ")
             try:
@@ -147,17 +199,22 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
             r = results[n]
             if tag == "@@STEP":
                 _, value = body.split(" ", 1)[1].split("=", 1)
-                if value.lstrip("-").isdigit():
-                    r["ret"] = "fd" if r["op"] == "memfd_create" else int(value)
-                else:
+                if not value.lstrip("-").isdigit():
                     r["ret"] = value
+                elif r["op"] in ("memfd_create", "memfd_probe"):
+                    r["ret"] = "fd"
+                elif r["op"] == "pagemap":
+                    r["ret"] = ctx.pagemap(int(value))
+                else:
+                    r["ret"] = int(value)
             elif tag == "@@SIG":
                 f = dict(kv.split("=") for kv in body.split())
-                r["signals"].append([int(f["code"]), int(f["off"], 16), int(f["lsb"])])
+                sig = [int(f["code"]), signed(int(f["off"], 16)), int(f["lsb"])]
+                r["signals"] = sorted([*r["signals"], sig + (["peer"] if "who" in f else [])])
             elif tag == "@@DATA":
                 r["data"] = body.strip()
             elif tag == "@@KMSG":
-                norm = ctx.line(body)
+                norm = ctx.line(body, actor(sc["steps"][n]))
                 if norm is not None:
                     r["dmesg"].append(norm)
     finish()

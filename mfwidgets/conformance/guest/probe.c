@@ -10,13 +10,20 @@
  *   @@SCENARIO <name>
  *   @@CNT <n> key=value ...     counters after step n (n = -1: before the first step)
  *   @@STEP <n> <op> ret=<v> | err=<ERRNAME>
- *   @@SIG <n> code=<si_code> off=<si_addr - mapping base> lsb=<si_addr_lsb>
+ *   @@SIG <n> code=<si_code> off=<si_addr - mapping base> lsb=<si_addr_lsb> [who=peer]
  *   @@DATA <n> pattern|zero|other
  *   @@HEAD <hugepage> <pfn>     head pfns of the mapping, after each fill
- *   @@MAP <n> <base>
+ *   @@MAP <n> <base> <length> [who=peer]
  *   @@KMSG <n> <kernel log text>
+ *   @@MCE-INJECT <n> srao|srar cpu=<c> addr=<guest-physical address>
+ *                               (the host raises that machine check through the qemu monitor)
  *   @@END <name>
  *   @@DONE
+ *
+ * A scenario process may fork one peer ("fork"): it waits for commands on a pipe, does the
+ * steps marked peer=1 itself (mmap, munmap, load, store, prctl_mce_kill, exit), and after every
+ * step reports the SIGBUSes it got (an early-kill AO arrives while it waits). Its signal
+ * offsets are into its own mapping that holds the address.
  *
  * Only the stock kernel surface is used (MFD_MF_KEEP_UE_MAPPED appears only as a flag probed by
  * memfd_create, which a scenario may ask for). It refuses to run unless it is PID 1 or the
@@ -26,6 +33,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,11 +44,13 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MFD_HUGETLB
@@ -48,6 +58,15 @@
 #endif
 #ifndef MADV_HWPOISON
 #define MADV_HWPOISON 100
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+#ifndef PR_MCE_KILL
+#define PR_MCE_KILL 33
+#endif
+#ifndef PR_MCE_KILL_SET
+#define PR_MCE_KILL_SET 1
 #endif
 #ifndef FALLOC_FL_PUNCH_HOLE
 #define FALLOC_FL_PUNCH_HOLE 0x02
@@ -58,20 +77,30 @@
 #define MAGIC 0x5A5A000000000000ULL
 #define MAXHP 64
 #define MAXSIG 16
+#define MAXMAP 8
+#define MCE_WAIT_MS 30000
 
 static unsigned long hps = 2UL << 20; /* hugepage size of the scenario */
-static int lsb_shift = 21;
+static unsigned long stride = 8;      /* the fill writes one u64 every stride bytes */
 static int fd = -1;
-static char *base;
+static char *base; /* the mapping steps use: this process's newest */
 static unsigned long maplen;
+static struct {
+	char *base;
+	unsigned long len;
+} maps[MAXMAP]; /* this process's mappings, oldest first */
+static int nmaps;
 static unsigned long heads[MAXHP];
 static int kmsg = -1;
 static int step;
+static int is_peer;
+static pid_t peer;              /* in the scenario process: the peer, 0 if none */
+static int peer_cmd = -1, peer_ack = -1;
 
 static volatile int nsig;
 static siginfo_t sigs[MAXSIG];
 static sigjmp_buf jb;
-static volatile int in_child;
+static volatile int in_access;
 
 static void out(const char *fmt, ...)
 {
@@ -94,6 +123,13 @@ static const char *ename(int e)
 	return s ? s : "E?";
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
@@ -101,26 +137,53 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	if (nsig < MAXSIG)
 		sigs[nsig] = *si;
 	nsig = nsig + 1;
-	if (in_child)
-		siglongjmp(jb, 1);
+	if (in_access)
+		siglongjmp(jb, 1); /* a load or store faulted: give up that access */
 	if (nsig > MAXSIG)
-		_exit(99); /* a fault the main process cannot survive: stop */
+		_exit(99); /* a fault the process cannot survive: stop */
+}
+
+static void add_map(char *p, unsigned long len)
+{
+	if (nmaps == MAXMAP)
+		nmaps--;
+	maps[nmaps].base = p;
+	maps[nmaps].len = len;
+	nmaps++;
+	base = p;
+	maplen = len;
+}
+
+static void drop_map(void)
+{
+	if (nmaps > 0)
+		nmaps--;
+}
+
+/* si_addr as an offset into the newest mapping of this process that holds it */
+static long map_off(char *addr)
+{
+	for (int i = nmaps - 1; i >= 0; i--)
+		if (addr >= maps[i].base && addr < maps[i].base + maps[i].len)
+			return (long)(addr - maps[i].base);
+	return (long)(addr - base);
 }
 
 static void print_sigs(void)
 {
 	for (int i = 0; i < nsig && i < MAXSIG; i++) {
 		siginfo_t *si = &sigs[i];
-		long off = (long)((char *)si->si_addr - base);
-		out("@@SIG %d code=%d off=%#lx lsb=%d\n", step, si->si_code, off,
-		    (int)si->si_addr_lsb);
+		out("@@SIG %d code=%d off=%#lx lsb=%d%s\n", step, si->si_code,
+		    map_off((char *)si->si_addr), (int)si->si_addr_lsb, is_peer ? " who=peer" : "");
 	}
 	nsig = 0;
 }
 
-static void drain_kmsg(void)
+/* Print the kernel log lines that are there; return 1 if one of them contains needle. */
+static int drain_kmsg(const char *needle)
 {
 	char buf[8192];
+	int seen = 0;
 	for (;;) {
 		ssize_t n = read(kmsg, buf, sizeof(buf) - 1);
 		if (n < 0) {
@@ -136,8 +199,21 @@ static void drain_kmsg(void)
 		char *nl = strchr(text, '\n');
 		if (nl)
 			*nl = 0;
+		if (needle && strstr(text, needle))
+			seen = 1;
 		out("@@KMSG %d %s\n", step, text);
 	}
+	return seen;
+}
+
+static int wait_kmsg(const char *needle, long ms)
+{
+	for (long t = 0; t < ms; t += 20) {
+		if (drain_kmsg(needle))
+			return 1;
+		sleep_ms(20);
+	}
+	return 0;
 }
 
 static int read_long(const char *path, long *v)
@@ -222,8 +298,11 @@ static int write_str(const char *path, const char *s)
 	return n < 0 ? -e : 0;
 }
 
+/* the byte the fill put at file offset off (zero between the words of a 1G fill) */
 static uint8_t pattern_byte(unsigned long off)
 {
+	if ((off & (stride - 1)) >= 8)
+		return 0;
 	uint64_t w = MAGIC ^ (off & ~7UL);
 	return (uint8_t)(w >> (8 * (off & 7)));
 }
@@ -242,29 +321,41 @@ static const char *classify(const unsigned char *p, unsigned long off, unsigned 
 	return pat ? "pattern" : zero ? "zero" : "other";
 }
 
-/* one load or store of one byte in a forked child; the child prints what happened */
+static void result(const char *op, long ret, int err)
+{
+	if (ret < 0)
+		out("@@STEP %d %s err=%s\n", step, op, ename(err));
+	else
+		out("@@STEP %d %s ret=%ld\n", step, op, ret);
+}
+
+/* one load or store of one byte in this process; a SIGBUS ends it */
+static void access_here(unsigned long off, int is_store)
+{
+	in_access = 1;
+	if (sigsetjmp(jb, 1) == 0) {
+		volatile unsigned char *a = (volatile unsigned char *)base + off;
+		unsigned char v;
+		if (is_store) {
+			*a = pattern_byte(off);
+			v = *a;
+		} else {
+			v = *a;
+		}
+		in_access = 0;
+		out("@@DATA %d %s\n", step, classify(&v, off, 1));
+	}
+	in_access = 0;
+}
+
+/* one load or store in a child forked for it; the child prints what happened */
 static void access_child(unsigned long off, int is_store)
 {
-	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
-		in_child = 1;
-		nsig = 0;
-		if (sigsetjmp(jb, 1) == 0) {
-			volatile unsigned char *a = (volatile unsigned char *)base + off;
-			unsigned char v;
-			if (is_store) {
-				*a = pattern_byte(off);
-				v = *a;
-			} else {
-				v = *a;
-			}
-			out("@@DATA %d %s\n", step, classify(&v, off, 1));
-			_exit(0);
-		}
-		in_child = 0;
+		access_here(off, is_store);
 		print_sigs();
-		_exit(1);
+		_exit(0);
 	}
 	int st;
 	waitpid(pid, &st, 0);
@@ -281,12 +372,235 @@ static long arg(const char *line, const char *key, long dflt)
 	return strtol(p + strlen(pat), NULL, 0);
 }
 
-static void result(const char *op, long ret, int err)
+static unsigned long pos_of(const char *line)
 {
-	if (ret < 0)
-		out("@@STEP %d %s err=%s\n", step, op, ename(err));
-	else
-		out("@@STEP %d %s ret=%ld\n", step, op, ret);
+	return arg(line, "hugepage", 0) * hps + arg(line, "subpage", 0) * PS + arg(line, "byte", 0);
+}
+
+static int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* the steps a peer may do as well as the scenario process; 0 if op is not one of them */
+static int common_step(const char *op, const char *line)
+{
+	if (!strcmp(op, "mmap")) {
+		unsigned long len = arg(line, "hugepages", 1) * hps;
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			result(op, -1, errno);
+		} else {
+			add_map(p, len);
+			out("@@MAP %d %#lx %#lx%s\n", step, (unsigned long)p, len,
+			    is_peer ? " who=peer" : "");
+			result(op, 0, 0);
+		}
+	} else if (!strcmp(op, "munmap")) {
+		long ret = munmap(base, maplen);
+		result(op, ret, errno);
+		if (ret == 0)
+			drop_map();
+	} else if (!strcmp(op, "load") || !strcmp(op, "store")) {
+		result(op, 0, 0);
+		if (is_peer)
+			access_here(pos_of(line), op[0] == 's');
+		else
+			access_child(pos_of(line), op[0] == 's');
+	} else if (!strcmp(op, "prctl_mce_kill")) {
+		long ret = prctl(PR_MCE_KILL, PR_MCE_KILL_SET, arg(line, "policy", 1), 0, 0);
+		result(op, ret, errno);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static int read_line(int f, char *buf, int size)
+{
+	int n = 0;
+	while (n < size - 1) {
+		char c;
+		ssize_t r = read(f, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	buf[n] = 0;
+	return n;
+}
+
+/* the peer: "<step> <step line>" commands; "sigs" only reports the signals */
+static void peer_loop(int cmd, int ack)
+{
+	char line[512];
+	is_peer = 1;
+	nsig = 0;
+	while (read_line(cmd, line, sizeof(line)) >= 0) {
+		char *rest;
+		step = strtol(line, &rest, 10);
+		char op[64] = "";
+		sscanf(rest, "%63s", op);
+		int quit = !strcmp(op, "exit");
+		if (quit)
+			result(op, 0, 0);
+		else if (strcmp(op, "sigs") && !common_step(op, rest))
+			out("@@STEP %d %s err=UNKNOWN_OP\n", step, op);
+		print_sigs();
+		ssize_t w = write(ack, "k", 1);
+		(void)w;
+		if (quit)
+			_exit(0);
+	}
+	_exit(0);
+}
+
+static void to_peer(const char *line)
+{
+	char buf[600], c;
+	int n = snprintf(buf, sizeof(buf), "%d %s\n", step, line);
+	if (write(peer_cmd, buf, n) != n)
+		return;
+	while (read(peer_ack, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void peer_fork(void)
+{
+	int cmd[2], ack[2];
+	if (pipe(cmd) || pipe(ack)) {
+		result("fork", -1, errno);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(cmd[1]);
+		close(ack[0]);
+		peer_loop(cmd[0], ack[1]);
+	}
+	close(cmd[0]);
+	close(ack[1]);
+	if (pid < 0) {
+		result("fork", -1, errno);
+		close(cmd[1]);
+		close(ack[0]);
+		return;
+	}
+	peer = pid;
+	peer_cmd = cmd[1];
+	peer_ack = ack[0];
+	result("fork", 0, 0);
+}
+
+static void peer_exit(void)
+{
+	to_peer("exit");
+	waitpid(peer, NULL, 0);
+	close(peer_cmd);
+	close(peer_ack);
+	peer = 0;
+}
+
+/* a child maps every free hugepage of one size and stores to each; it prints the count */
+static void touch_free(long kb)
+{
+	char path[128];
+	long n = 0;
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%ldkB/free_hugepages", kb);
+	read_long(path, &n);
+	pid_t pid = fork();
+	if (pid == 0) {
+		unsigned long size = kb * 1024UL;
+		unsigned flags = MFD_HUGETLB | ((unsigned)__builtin_ctzl(size) << 26);
+		int f = memfd_create("touch", flags);
+		if (f < 0 || ftruncate(f, n * size) < 0) {
+			result("touch_free", -1, errno);
+			_exit(1);
+		}
+		volatile long done = 0;
+		if (n > 0) {
+			char *p = mmap(NULL, n * size, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+			if (p == MAP_FAILED) {
+				result("touch_free", -1, errno);
+				_exit(1);
+			}
+			add_map(p, n * size);
+			in_access = 1;
+			if (sigsetjmp(jb, 1) == 0)
+				for (; done < n; done = done + 1)
+					p[done * size] = 1;
+			in_access = 0;
+		}
+		result("touch_free", done, 0);
+		print_sigs();
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+/* SRAO: the host raises a memory-scrub machine check; wait for memory_failure()'s verdict */
+static void mce_srao(unsigned long paddr)
+{
+	out("@@MCE-INJECT %d srao cpu=0 addr=%#lx\n", step, paddr);
+	int ok = wait_kmsg("recovery action", MCE_WAIT_MS);
+	result("mce_srao", ok ? 0 : -1, ETIMEDOUT);
+}
+
+/* SRAR: a child on CPU 1 loads from the page in a loop while the host raises a data-load
+ * machine check on CPU 1; the kernel's kill_me_maybe() sends it SIGBUS */
+static void mce_srar(unsigned long off, unsigned long paddr)
+{
+	int ready[2];
+	if (pipe(ready)) {
+		result("mce_srar", -1, errno);
+		return;
+	}
+	pin_to_cpu(0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		pin_to_cpu(1);
+		nsig = 0;
+		in_access = 1;
+		if (sigsetjmp(jb, 1) == 0) {
+			volatile unsigned char *a = (volatile unsigned char *)base + off;
+			unsigned char v = *a; /* fault it in before the host is told */
+			ssize_t w = write(ready[1], &v, 1);
+			(void)w;
+			for (;;)
+				v = *a;
+		}
+		in_access = 0;
+		print_sigs();
+		_exit(0);
+	}
+	close(ready[1]);
+	char c;
+	while (read(ready[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	sleep_ms(200); /* let it run in user mode alone on CPU 1 */
+	out("@@MCE-INJECT %d srar cpu=1 addr=%#lx\n", step, paddr);
+	long t = 0;
+	int st;
+	while (waitpid(pid, &st, WNOHANG) == 0 && t < MCE_WAIT_MS) {
+		sleep_ms(20);
+		t += 20;
+	}
+	if (t >= MCE_WAIT_MS) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		result("mce_srar", -1, ETIMEDOUT);
+	} else {
+		result("mce_srar", 0, 0);
+	}
 }
 
 static void run_step(char *line)
@@ -298,7 +612,10 @@ static void run_step(char *line)
 	long h = arg(line, "hugepage", 0), sub = arg(line, "subpage", 0);
 	errno = 0;
 	nsig = 0;
-	if (!strcmp(op, "memfd_create")) {
+	if (arg(line, "peer", 0)) {
+		to_peer(line);
+	} else if (common_step(op, line)) {
+	} else if (!strcmp(op, "memfd_create")) {
 		ret = memfd_create("conformance", (unsigned)arg(line, "flags", MFD_HUGETLB));
 		err = errno;
 		if (ret >= 0) {
@@ -311,30 +628,28 @@ static void run_step(char *line)
 			}
 		}
 		result(op, ret, err);
+	} else if (!strcmp(op, "memfd_probe")) {
+		ret = memfd_create("probe", (unsigned)arg(line, "flags", MFD_HUGETLB));
+		err = errno;
+		if (ret >= 0)
+			close(ret);
+		result(op, ret, err);
 	} else if (!strcmp(op, "ftruncate")) {
 		ret = ftruncate(fd, arg(line, "hugepages", 1) * hps);
 		result(op, ret, errno);
-	} else if (!strcmp(op, "mmap")) {
-		unsigned long len = arg(line, "hugepages", 1) * hps;
-		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED) {
-			result(op, -1, errno);
-		} else {
-			base = p;
-			maplen = len;
-			out("@@MAP %d %#lx\n", step, (unsigned long)base);
-			result(op, 0, 0);
-		}
 	} else if (!strcmp(op, "fill")) {
-		for (unsigned long off = 0; off < maplen; off += 8)
+		for (unsigned long off = 0; off < maplen; off += stride)
 			*(volatile uint64_t *)(base + off) = MAGIC ^ off;
 		for (unsigned long i = 0; i < maplen / hps && i < MAXHP; i++) {
 			heads[i] = pagemap_pfn(base + i * hps);
 			out("@@HEAD %lu %#lx\n", i, heads[i]);
 		}
 		result(op, 0, 0);
-	} else if (!strcmp(op, "madvise_hwpoison")) {
-		ret = madvise(base + h * hps + sub * PS, PS, MADV_HWPOISON);
+	} else if (!strcmp(op, "pagemap")) {
+		result(op, (long)pagemap_pfn(base + h * hps + sub * PS), 0);
+	} else if (!strcmp(op, "madvise_hwpoison") || !strcmp(op, "madvise_soft_offline")) {
+		int advice = op[8] == 'h' ? MADV_HWPOISON : MADV_SOFT_OFFLINE;
+		ret = madvise(base + h * hps + sub * PS, PS, advice);
 		err = errno;
 		result(op, ret, err);
 	} else if (!strcmp(op, "corrupt_pfn") || !strcmp(op, "unpoison_pfn")) {
@@ -344,36 +659,66 @@ static void run_step(char *line)
 						: "/sys/kernel/debug/hwpoison/unpoison-pfn";
 		int r = write_str(path, s);
 		result(op, r < 0 ? -1 : 0, -r);
-	} else if (!strcmp(op, "load") || !strcmp(op, "store")) {
-		result(op, 0, 0);
-		access_child(h * hps + sub * PS + arg(line, "byte", 0), op[0] == 's');
-	} else if (!strcmp(op, "pread")) {
+	} else if (!strcmp(op, "mce_srao")) {
+		mce_srao((heads[h] + sub) * PS);
+	} else if (!strcmp(op, "mce_srar")) {
+		mce_srar(pos_of(line), (heads[h] + sub) * PS);
+	} else if (!strcmp(op, "pread") || !strcmp(op, "read")) {
 		unsigned long off = arg(line, "offset", 0), len = arg(line, "length", PS);
 		unsigned char *buf = malloc(len);
-		ssize_t n = pread(fd, buf, len, off);
+		ssize_t n;
+		if (op[0] == 'r') {
+			off = lseek(fd, 0, SEEK_CUR);
+			n = read(fd, buf, len);
+		} else {
+			n = pread(fd, buf, len, off);
+		}
 		err = errno;
 		result(op, n, err);
 		if (n > 0)
 			out("@@DATA %d %s\n", step, classify(buf, off, n));
 		free(buf);
+	} else if (!strcmp(op, "pwrite")) {
+		unsigned long off = arg(line, "offset", 0), len = arg(line, "length", 8);
+		unsigned char *buf = malloc(len);
+		for (unsigned long i = 0; i < len; i++)
+			buf[i] = pattern_byte(off + i);
+		ret = pwrite(fd, buf, len, off);
+		result(op, ret, errno);
+		free(buf);
+	} else if (!strcmp(op, "lseek")) {
+		ret = lseek(fd, arg(line, "offset", 0), (int)arg(line, "whence", SEEK_SET));
+		result(op, ret, errno);
 	} else if (!strcmp(op, "punch_hole")) {
 		ret = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, h * hps, hps);
-		result(op, ret, errno);
-	} else if (!strcmp(op, "munmap")) {
-		ret = munmap(base, maplen);
 		result(op, ret, errno);
 	} else if (!strcmp(op, "close")) {
 		ret = close(fd);
 		err = errno;
 		fd = -1;
 		result(op, ret, err);
+	} else if (!strcmp(op, "fork")) {
+		peer_fork();
+	} else if (!strcmp(op, "exit")) {
+		peer_exit();
+	} else if (!strcmp(op, "touch_free")) {
+		touch_free(arg(line, "kb", 2048));
+	} else if (!strcmp(op, "nr_hugepages")) {
+		char path[128], s[32];
+		snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%ldkB/nr_hugepages",
+			 arg(line, "kb", 2048));
+		snprintf(s, sizeof(s), "%ld\n", arg(line, "count", 0));
+		int r = write_str(path, s);
+		result(op, r < 0 ? -1 : 0, -r);
 	} else if (!strcmp(op, "counters")) {
 		result(op, 0, 0);
 	} else {
 		out("@@STEP %d %s err=UNKNOWN_OP\n", step, op);
 	}
 	print_sigs();
-	drain_kmsg();
+	if (peer)
+		to_peer("sigs");
+	drain_kmsg(NULL);
 	counters();
 }
 
@@ -385,10 +730,12 @@ static void run_scenario(char **lines, int n)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigaction(SIGBUS, &sa, NULL);
 	step = -1;
-	drain_kmsg();
+	drain_kmsg(NULL);
 	counters();
 	for (step = 0; step < n; step++)
 		run_step(lines[step]);
+	if (peer)
+		peer_exit();
 }
 
 static void setup(void)
@@ -447,25 +794,25 @@ int main(void)
 				int st = 0;
 				waitpid(pid, &st, 0);
 				step = 9999;
-				drain_kmsg();
+				drain_kmsg(NULL);
 				out("@@END %s status=%d\n", name, st);
 			}
 			if (!l)
 				break;
 			snprintf(name, sizeof(name), "%s", l + 9);
 			hps = 2UL << 20;
-			lsb_shift = 21;
+			stride = 8;
 			nl = 0;
 			continue;
 		}
 		if (!strncmp(l, "hugepagesize ", 13)) {
 			hps = strtoul(l + 13, NULL, 0);
+			stride = hps >= (1UL << 30) ? 64 : 8;
 			continue;
 		}
 		if (nl < 1024 && l[0] != '#')
 			lines[nl++] = l;
 	}
-	(void)lsb_shift;
 	out("@@DONE\n");
 	sync();
 	if (getpid() == 1)
