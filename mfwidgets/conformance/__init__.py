@@ -1,30 +1,43 @@
 """Kernel conformance: the model checked against real Linux kernels, scenario by scenario.
 
-The same scenarios (``scenario.py``: a list of step dicts such as ``memfd_create``, ``mmap``,
-``fill``, ``madvise_hwpoison``, ``corrupt_pfn``, ``load`` in a forked child, ``pread``...) run
+The same scenarios (``scenario.py``: lists of step dicts such as ``memfd_create``, ``mmap``,
+``fill``, ``madvise_hwpoison``, ``corrupt_pfn``, ``mce_srar``, ``load`` in a forked child or in
+the long-lived peer process, ``pread``, ``read``/``lseek``...) run
 
 - on a stock Debian kernel booted under qemu (TCG), by our own static guest program
   (``guest/probe.c``, PID 1 of the guest), which prints ``@@STEP``/``@@SIG``/``@@CNT``/``@@KMSG``
   lines to the serial console; and
-- on the model (``model_runner.py``: ``mf.Kernel(supports_keep_ue_mapped=False)``).
+- on the model (``model_runner.py``: ``mf.Kernel(supports_keep_ue_mapped=False)`` of the
+  kernel's version, or 7.3 if the model has no such version).
 
 Both sides are brought to one normalized result per step (``normalize.py``): return value or
-errno name; each SIGBUS as ``[si_code, offset into the mapping, si_addr_lsb]``; the data read
-(``pattern``/``zero``/``other``); counter deltas (HugePages_*, HardwareCorrupted, per-size pool
-files, node memory_failure stats); kernel log lines with pfns as ``PFN[hugepage+subpage]``,
-mapping addresses as ``MAP+0x...`` and pids as ``PID``.
+errno name; each SIGBUS as ``[si_code, offset into the mapping, si_addr_lsb]`` (``"peer"``
+added for the peer's); the data read (``pattern``/``zero``/``other``); counter deltas
+(HugePages_*, HardwareCorrupted, per-size pool files, node memory_failure stats); kernel log
+lines with pfns as ``PFN[hugepage+subpage]``, mapping addresses as ``MAP+0x...`` and pids as
+``PID``.
 
-Usage (as root, on a Debian 12 host; runs in about 15 s per kernel once downloaded)::
+Each kernel boots twice: ``main`` (every scenario but the machine checks; 10 GiB, 24 x 2M and
+6 x 1G hugepages) and ``mce`` (an Intel CPU model, 2 GiB, 16 x 2M): there the guest prints
+``@@MCE-INJECT`` with the guest-physical address of a page, and the harness, reading the serial
+output as it comes, raises that machine check through the qemu monitor (``mce -b ...`` with the
+register values of real-kernel.md §4) and notes it in the transcript as ``@@HOST``.
 
-    python -m mfwidgets.conformance --kernel 6.1 --out DIR
+Usage (as root, on a Debian 12 host)::
+
+    python -m mfwidgets.conformance --kernel all --out DIR            # 6.1, 6.12 and 7.3
+    python -m mfwidgets.conformance --kernel all --out DIR --record   # ...into recordings/
     python -m mfwidgets.conformance --kernel 6.12 --out DIR
     python -m mfwidgets.conformance --kernel 6.1 --out DIR --transcript DIR/6.1.serial.log
+    python -m mfwidgets.conformance --recorded --out DIR              # no qemu: the recordings
 
-writes ``DIR/<kernel>.serial.log`` (raw transcript), ``DIR/<kernel>.json`` (normalized results and
-the scenarios run), ``DIR/report-<kernel>.md`` and ``.html`` (scenario x step x observable: match,
-or the real and model values side by side) and ``DIR/<kernel>.timings.json``. The exit status is
-0 if the guest finished; mismatches are reported, not fatal (tests/conformance decides which
-differences are expected).
+writes ``DIR/<kernel>.serial.log`` (raw transcript, both boots), ``DIR/<kernel>.json``
+(normalized results and the scenarios run), ``DIR/<kernel>.timings.json`` and one
+``DIR/report.md`` and ``.html`` for all the kernels run (scenario x step x observable x kernel:
+match, or the real and model values side by side, with the reason if it is a known difference:
+``known.py``). It takes about 45 s per kernel once downloaded (2 min 10 s for all three). The
+exit status is 0 if the guest finished every boot; mismatches are reported, not fatal
+(tests/conformance decides).
 
 What it does on the host:
 
@@ -36,10 +49,12 @@ What it does on the host:
   installed. Kernels of another Debian suite (6.12: trixie, 7.3: trixie-backports) use a private
   apt configuration in the cache whose sources reuse the archive URI already configured in
   ``/etc/apt/sources.list.d/*.sources``; ``/etc/apt`` is not touched;
-- ``gcc -O1 -Wall -static`` of the guest program, an initramfs (``/init``, ``/dev/console``,
-  ``/hwpoison-inject.ko`` decompressed from the kernel package, ``/scenarios.txt``);
-- ``qemu-system-x86_64 -accel tcg -cpu max -m 4G -smp 2 -nographic -no-reboot`` with
-  ``hugepagesz=2M hugepages=16 hugepagesz=1G hugepages=2``.
+- ``gcc -O1 -Wall -static`` of the guest program, an initramfs per boot (``/init``,
+  ``/dev/console``, ``/hwpoison-inject.ko`` decompressed from the kernel package,
+  ``/scenarios.txt``);
+- ``qemu-system-x86_64 -accel tcg,thread=single -smp 2 -display none -serial stdio
+  -monitor unix:...`` with the CPU, memory and command line of each boot
+  (``harness.BOOTS``, ``harness.kernel_cmdline()``), one qemu at a time.
 
 The guest program injects memory errors into the machine it runs on; it refuses to run unless it
 is PID 1 or ``HWP_ORACLE_I_AM_A_GUEST`` is set, and the harness only ever runs it inside qemu.

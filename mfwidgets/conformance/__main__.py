@@ -1,4 +1,4 @@
-"""python -m mfwidgets.conformance --kernel 6.1 --out DIR (see the package docstring)."""
+"""python -m mfwidgets.conformance --kernel all --out DIR (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -6,65 +6,115 @@ import argparse
 import json
 import lzma
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
-from . import harness, model_runner, normalize, report
-from .scenario import SCENARIOS
+from . import RECORDINGS, harness, load_recording, model_runner, normalize, recorded_kernels
+from .known import model_version
+from .report import Report, Rows, build_rows
+from .scenario import SCENARIOS, boots
 
 
-def model_version(kernel: str) -> str:
-    """The model version to compare with: the kernel's own if the model has it, else 7.3."""
-    from ..model.kernel import VERSIONS
+def _version_key(kernel: str) -> list[int]:
+    return [int(x) for x in kernel.split(".")]
 
-    return kernel if kernel in VERSIONS else "7.3"
+
+def _transcript(path: Path) -> str:
+    raw = path.read_bytes()
+    if path.suffix == ".xz":
+        raw = lzma.decompress(raw)
+    return raw.decode("utf-8", "replace")
+
+
+def record(kernel: str, text: str, rec: dict[str, Any], where: Path = RECORDINGS) -> None:
+    """Write ``<kernel>.json`` and ``<kernel>.serial.log.xz`` into ``where``."""
+    (where / f"{kernel}.json").write_text(json.dumps(rec, indent=1) + "\n")
+    (where / f"{kernel}.serial.log.xz").write_bytes(lzma.compress(text.encode(), preset=9))
+
+
+def run_kernel(kernel: str, args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    """The normalized recording of one kernel (booted, parsed from a transcript, or the
+    committed one), and whether every boot of the guest finished."""
+    if args.recorded:
+        return load_recording(kernel), True
+    if args.transcript:
+        text = _transcript(args.transcript)
+    else:
+        text, t = harness.run_live(kernel, SCENARIOS, args.out, args.cache)
+        parts = ", ".join(f"{name} boot {s:.1f} s" for name, s in t.boots.items())
+        print(
+            f"{kernel}: fetch {t.download:.1f} s, build {t.build:.1f} s, {parts}, "
+            f"total {t.total:.1f} s",
+            file=sys.stderr,
+        )
+    finished = text.count("@@DONE") >= len(boots(SCENARIOS))
+    if not finished:
+        print(f"error: {kernel}: the guest did not finish every boot (@@DONE)", file=sys.stderr)
+    rec = {"kernel": kernel, **normalize.parse_transcript(text, SCENARIOS)}
+    rec["scenario_defs"] = SCENARIOS
+    (args.out / f"{kernel}.json").write_text(json.dumps(rec, indent=1) + "\n")
+    if args.record:
+        if finished:
+            record(kernel, text, rec)
+            print(f"{kernel}: recorded into {RECORDINGS}", file=sys.stderr)
+        else:
+            print(f"{kernel}: not recorded (the run did not finish)", file=sys.stderr)
+    return rec, finished
 
 
 def main(argv: list[str] | None = None) -> int:
+    kernels = sorted(harness.KERNELS, key=_version_key)
     ap = argparse.ArgumentParser(
         prog="python -m mfwidgets.conformance",
-        description="Run the conformance scenarios on a stock Debian kernel under qemu and on "
-        "the model; write a report.",
+        description="Run the conformance scenarios on stock Debian kernels under qemu and on "
+        "the model; write each kernel's transcript and results and one report.",
     )
-    ap.add_argument("--kernel", choices=sorted(harness.KERNELS), default="6.1")
+    ap.add_argument("--kernel", choices=[*kernels, "all"], default="all")
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.add_argument("--cache", type=Path, default=harness.DEFAULT_CACHE,
                     help="download/build cache (default %(default)s)")  # fmt: skip
     ap.add_argument(
+        "--record",
+        action="store_true",
+        help=f"also write <kernel>.json and <kernel>.serial.log.xz into {RECORDINGS}",
+    )
+    source = ap.add_mutually_exclusive_group()
+    source.add_argument(
         "--transcript",
         type=Path,
-        help="parse this serial log (.log or .log.xz) instead of booting a kernel",
+        help="parse this serial log (.log or .log.xz) of one kernel instead of booting it",
+    )
+    source.add_argument(
+        "--recorded",
+        action="store_true",
+        help="no qemu: report on the committed recordings (all: every recorded kernel)",
     )
     args = ap.parse_args(argv)
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    if args.transcript:
-        raw = args.transcript.read_bytes()
-        if args.transcript.suffix == ".xz":
-            raw = lzma.decompress(raw)
-        text = raw.decode("utf-8", "replace")
-    else:
-        text, t = harness.run_live(args.kernel, SCENARIOS, out, args.cache)
-        print(
-            f"download {t.download:.1f}s, build {t.build:.1f}s, boot+run {t.total:.1f}s",
-            file=sys.stderr,
-        )
-    real = normalize.parse_transcript(text, SCENARIOS)
-    if "@@DONE" not in text:
-        print("error: the guest did not finish (no @@DONE in the transcript)", file=sys.stderr)
-    recorded = {"kernel": args.kernel, **real, "scenario_defs": SCENARIOS}
-    (out / f"{args.kernel}.json").write_text(json.dumps(recorded, indent=1) + "\n")
-    version = model_version(args.kernel)
-    model = model_runner.run_all(SCENARIOS, version)
-    rows = report.build_rows(real["scenarios"], model)
-    (out / f"report-{args.kernel}.md").write_text(
-        report.markdown(args.kernel, real["release"], rows)
-    )
-    (out / f"report-{args.kernel}.html").write_text(
-        report.to_html(args.kernel, real["release"], rows)
-    )
-    bad = [r for r in rows if not r["match"]]
-    print(f"{len(rows) - len(bad)} of {len(rows)} observables match the model ({version})")
-    return 0 if "@@DONE" in text else 1
+    chosen = [args.kernel] if args.kernel != "all" else kernels
+    if args.recorded and args.kernel == "all":
+        chosen = recorded_kernels()
+    if args.transcript and len(chosen) != 1:
+        ap.error("--transcript needs one --kernel")
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    rows: Rows = []
+    seen: dict[str, tuple[str | None, str]] = {}
+    all_finished = True
+    for kernel in chosen:
+        rec, finished = run_kernel(kernel, args)
+        all_finished &= finished
+        version = model_version(kernel)
+        model = model_runner.run_all(rec["scenario_defs"], version)
+        rows += build_rows(rec["scenarios"], model, kernel)
+        seen[kernel] = (rec["release"], version)
+    report = Report(seen, rows)
+    (args.out / "report.md").write_text(report.markdown())
+    (args.out / "report.html").write_text(report.html())
+    for line in report.summary():
+        print(line)
+    print(f"report: {args.out / 'report.md'} ({time.monotonic() - start:.0f} s in all)")
+    return 0 if all_finished else 1
 
 
 if __name__ == "__main__":
