@@ -35,7 +35,7 @@ writes ``DIR/<kernel>.serial.log`` (raw transcript, both boots), ``DIR/<kernel>.
 (normalized results and the scenarios run), ``DIR/<kernel>.timings.json`` and one
 ``DIR/report.md`` and ``.html`` for all the kernels run (scenario x step x observable x kernel:
 match, or the real and model values side by side, with the reason if it is a known difference:
-``known.py``). It takes about 45 s per kernel once downloaded (2 min 10 s for all three). The
+``known.py``). It takes 40 to 48 s per kernel once downloaded (2 min 12 s for all three). The
 exit status is 0 if the guest finished every boot; mismatches are reported, not fatal
 (tests/conformance decides).
 
