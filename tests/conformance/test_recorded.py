@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from mfwidgets.conformance import RECORDINGS, known, model_runner, normalize, report
+from mfwidgets.conformance import RECORDINGS, harness, known, model_runner, normalize, report
 from mfwidgets.conformance.known import differences, model_version
-from mfwidgets.conformance.scenario import boots
+from mfwidgets.conformance.scenario import SCENARIOS, boots
 
 DATA = RECORDINGS
 KERNELS = sorted(p.stem for p in DATA.glob("*.json"))
@@ -34,8 +34,10 @@ def load(kernel: str) -> dict[str, Any]:
     return data
 
 
-def test_recordings_present() -> None:
-    assert "6.1" in KERNELS
+def test_every_kernel_is_recorded_with_the_current_scenarios() -> None:
+    assert sorted(harness.KERNELS) == KERNELS
+    for kernel in KERNELS:
+        assert load(kernel)["scenario_defs"] == SCENARIOS, f"{kernel}: record it again"
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
