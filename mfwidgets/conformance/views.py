@@ -64,7 +64,8 @@ def describe(op: str, observable: str, value: Any) -> list[str]:
     if observable == "signals":
         return [
             f"SIGBUS {_SI_CODES.get(code, f'si_code {code}')} at MAP+{off:#x}, lsb {lsb}"
-            for code, off, lsb in value or []
+            + (" (to the peer process)" if peer else "")
+            for code, off, lsb, *peer in value or []
         ] or ["no SIGBUS"]
     if observable == "data":
         return ["—"] if value is None else [_DATA.get(value, str(value))]

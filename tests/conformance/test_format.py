@@ -314,3 +314,13 @@ def test_guest_builds_clean_and_refuses_to_run_on_the_host(tmp_path: Path) -> No
     assert run.returncode == 2
     assert "refusing to run" in run.stderr
     assert "@@" not in run.stdout
+
+
+def test_views_describe_a_peer_signal() -> None:
+    """The workbook's words for the normalized signal forms, the peer's included."""
+    from mfwidgets.conformance import views
+
+    assert views.describe("madvise_hwpoison", "signals", [[4, 0x3000, 21], [5, 0, 21, "peer"]]) == [
+        "SIGBUS BUS_MCEERR_AR at MAP+0x3000, lsb 21",
+        "SIGBUS BUS_MCEERR_AO at MAP+0x0, lsb 21 (to the peer process)",
+    ]
