@@ -361,6 +361,8 @@ class Kernel:
         self.emit(
             EventKind.MACHINE_CHECK, pid=proc.pid, pfn=pfn, folio=folio.number, subpage=subpage
         )
+        # Every machine check is logged first (mce_log(); real-kernel.md §3, recorded H_AR).
+        self.printk("mce: [Hardware Error]: Machine check events logged")
         self.printk(
             f"mce: Uncorrected hardware memory error in user-access at {pfn << PAGE_SHIFT:x}"
         )

@@ -907,7 +907,12 @@ def test_H_AR_load_machine_check(version: str) -> None:
     # mapper: nothing
     assert acc == mf.Access(False, None, AR(consumer, page, 21))
     c.expect(
-        dmesg=[mce_user(pfn), sending(pfn, consumer), recovery(pfn, "huge page", "Recovered")],
+        dmesg=[
+            MCE_LOGGED,
+            mce_user(pfn),
+            sending(pfn, consumer),
+            recovery(pfn, "huge page", "Recovered"),
+        ],
         signals={consumer: [AR(consumer, page, 21)]},
         hc=+4,
         **node(k, total=+1, recovered=+1),
@@ -1070,6 +1075,7 @@ def test_keep_latent_hw_error(size: str) -> None:
     assert inj.load(addr, 8) == mf.Access(False, None, AR(inj, page, 12))
     c.expect(
         dmesg=[
+            MCE_LOGGED,
             mce_user(pfn),
             sending(pfn, inj),
             sending(pfn, watcher),
@@ -1094,6 +1100,7 @@ def test_keep_latent_hw_error(size: str) -> None:
         assert p.load(a, 1) == mf.Access(False, None, AR(p, page, 12))
         c.expect(
             dmesg=[
+                MCE_LOGGED,
                 mce_user(pfn),
                 sending(pfn, p),
                 recovery(pfn, "already poisoned page", "Failed"),
