@@ -88,7 +88,8 @@ _RULES: tuple[tuple[Rule, str], ...] = (
     (_sending_line_only, "caller_sigbus"),
     (_free_hugepage, "free_hugepage"),
     (_signal_address, "si_addr"),
-    (lambda op, obs, a, b: op in ("pread", "read"), "read"),
+    # an lseek() after a read reports the file position that read left behind
+    (lambda op, obs, a, b: op in ("pread", "read", "lseek"), "read"),
     (lambda op, obs, a, b: op in ("memfd_create", "memfd_probe"), "memfd_flags"),
     (_node_stats_only, "node_stats"),
     (lambda op, obs, a, b: obs == "dmesg", "dmesg_wording"),
