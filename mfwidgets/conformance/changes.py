@@ -18,14 +18,10 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..model.kernel import VERSIONS
-from . import load_recording, model_runner, recorded_kernels, views
+from . import known, load_recording, model_runner, recorded_kernels, views
 from .normalize import OBSERVABLES, StepResult, compare
 from .scenario import step_id
 from .views import call
-
-#: The model version a kernel without its own model is compared with.
-DEFAULT_MODEL = "7.3"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,7 +201,7 @@ class Changes:
 
     def overview(self) -> views.Rendered:
         """Per pair of consecutive kernels: how many observables differ, group by group."""
-        return views.overview(self, GROUPS, [k for k in VERSIONS if k not in self.kernels])
+        return views.overview(self, GROUPS, [k for k in known.VERSIONS if k not in self.kernels])
 
     def _repr_html_(self) -> str:
         return self.overview().html
@@ -223,11 +219,6 @@ def version_changes(kernels: Sequence[str] | None = None) -> Changes:
 
 
 # -- real kernel against the model ---------------------------------------------------------------
-def model_version(kernel: str) -> str:
-    """The model version a kernel is compared with: its own if the model has it, else 7.3."""
-    return kernel if kernel in VERSIONS else DEFAULT_MODEL
-
-
 @dataclasses.dataclass(frozen=True)
 class Mismatch:
     """A real result the model did not reproduce. ``explained_by``: a recorded kernel that the
@@ -265,11 +256,11 @@ def _explainer(
     """explain(scenario, step id, observable, model value) -> a recorded kernel that the model
     has, whose real value differs from ``kernel``'s and equals the model's; or None. Only for a
     kernel the model lacks. The model's own version is tried first, then the newest."""
-    if model_version(kernel) == kernel:
+    if known.model_version(kernel) == kernel:
         return lambda *_: None
-    mine = model_version(kernel)
+    mine = known.model_version(kernel)
     order = sorted(
-        (k for k in others if k != kernel and k in VERSIONS),
+        (k for k in others if k != kernel and k in known.VERSIONS),
         key=lambda k: (k != mine, [-int(x) for x in k.split(".")]),
     )
     real_there: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
@@ -294,7 +285,7 @@ def check_kernel(kernel: str, others: Mapping[str, Mapping[str, Any]] | None = N
     rec = load_recording(kernel)
     if others is None:
         others = {k: load_recording(k) for k in recorded_kernels() if k != kernel}
-    version = model_version(kernel)
+    version = known.model_version(kernel)
     model = model_runner.run_all(rec["scenario_defs"], version)
     defs = {
         sc["name"]: {step_id(st, i): st for i, st in enumerate(sc["steps"])}

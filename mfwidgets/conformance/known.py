@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..model.kernel import VERSIONS
+from ..model.kernel import VERSIONS as VERSIONS  # the versions the model has (tests narrow it)
 
 DEFAULT_MODEL = "7.3"
 
