@@ -193,7 +193,7 @@ class Lab:
 
     def release(self) -> None:
         """Every holder of the memfd goes away (the helpers and the VMM exit), which releases
-        it (kernel-semantics.md E11)."""
+        it (docs/kernel.md E11)."""
         for proc in self.procs.values():
             if proc.alive:
                 proc.exit()

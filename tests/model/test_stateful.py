@@ -10,7 +10,7 @@ calls it in an @invariant, and checks rules the model's own invariants do not:
 
 Each rule catches only the OSErrors the kernel may legitimately answer with for that call
 (listed per rule), and ProcessLookupError for a process that had already exited. memfd_create
-is checked against an oracle of its flag rules (kernel-semantics.md §C, A.2, A.3).
+is checked against an oracle of its flag rules (docs/kernel.md §C, A.2, A.3).
 """
 
 from __future__ import annotations
