@@ -213,7 +213,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     dest = Path(args.dir).resolve()
     copied, kept = copy_notebooks(dest)
     print(f"workbook in {dest} ({len(copied)} copied, {len(kept)} kept as they were)")
-    return subprocess.call(server_command(command, dest, args, rest))
+    return launch(server_command(command, dest, args, rest))
+
+
+def launch(cmd: list[str]) -> int:
+    """Run the server in place of this process where the system can, so that Ctrl-C and a
+    kill reach the server itself and leave no launcher behind."""
+    sys.stdout.flush()
+    if os.name == "posix":
+        os.execv(cmd[0], cmd)
+    return subprocess.call(cmd)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def _servers(monkeypatch: pytest.MonkeyPatch, missing: str = "") -> list[list[st
         launcher.importlib.util, "find_spec", lambda name: None if name == missing else name
     )
     calls: list[list[str]] = []
-    monkeypatch.setattr(launcher.subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    monkeypatch.setattr(launcher, "launch", lambda cmd: calls.append(cmd) or 0)
     return calls
 
 
@@ -157,3 +157,17 @@ def test_module_entry_point_runs() -> None:
         [sys.executable, "-m", "mfwidgets", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "copy-notebooks" in out and "doctor" in out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="exec replaces the process on POSIX only")
+def test_launch_replaces_the_launcher_so_signals_reach_the_server() -> None:
+    """The server runs in the launcher's own process: a kill of that pid stops the server."""
+    code = (
+        "import sys; from mfwidgets.__main__ import launch; "
+        "print('launcher', flush=True); "
+        "launch([sys.executable, '-c', 'import os; print(os.getpid())'])"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert out.split() == ["launcher", str(proc.pid)]
