@@ -38,9 +38,12 @@ def test_the_wheel_ships_every_page_the_launcher_copies() -> None:
         assert f'"docs/{name}" = "mfwidgets/_docs/{name}"' in pyproject
 
 
-def _servers(monkeypatch: pytest.MonkeyPatch, missing: str = "") -> list[list[str]]:
-    """Pretend JupyterLab and Voila are installed, except the module ``missing``; record the
-    server command lines instead of running them."""
+def _servers(
+    monkeypatch: pytest.MonkeyPatch, missing: str = "", root: bool = False
+) -> list[list[str]]:
+    """Pretend JupyterLab and Voila are installed, except the module ``missing``, and the user
+    is root or not; record the server command lines instead of running them."""
+    monkeypatch.setattr(launcher, "_is_root", lambda: root)
     monkeypatch.setattr(
         launcher.importlib.util, "find_spec", lambda name: None if name == missing else name
     )
@@ -90,8 +93,7 @@ def test_voila_command_line_never_carries_allow_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: bool
 ) -> None:
     """Voila rejects --allow-root and has no root check: as root it runs as it is."""
-    monkeypatch.setattr(launcher, "_is_root", lambda: root)
-    calls = _servers(monkeypatch)
+    calls = _servers(monkeypatch, root=root)
     argv = ["voila", "--dir", str(tmp_path), "--port", "8866", "--no-browser", "--Voila.ip=::1"]
     assert launcher.main(argv) == 0
     assert calls == [
@@ -111,8 +113,7 @@ def test_voila_command_line_never_carries_allow_root(
 def test_lab_command_line_carries_allow_root_only_as_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: bool
 ) -> None:
-    monkeypatch.setattr(launcher, "_is_root", lambda: root)
-    calls = _servers(monkeypatch)
+    calls = _servers(monkeypatch, root=root)
     assert launcher.main(["--dir", str(tmp_path), "--ServerApp.token=t"]) == 0
     (cmd,) = calls
     assert cmd[:5] == [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={tmp_path}"]
