@@ -172,3 +172,15 @@ def test_launch_replaces_the_launcher_so_signals_reach_the_server() -> None:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert out.split() == ["launcher", str(proc.pid)]
+
+
+def test_scripts_lab_opens_a_git_ignored_copy_through_the_launcher() -> None:
+    """A learner's session in the checkout never writes into the tracked notebooks/."""
+    root = Path(launcher.__file__).resolve().parent.parent
+    lab = (root / "scripts" / "lab").read_text()
+    assert lab.rstrip().endswith('exec "$PY" -m mfwidgets lab --dir "$ROOT/workbook" "$@"')
+    for path in ("workbook/notebooks/00_index.ipynb", f"workbook/docs/{launcher.DOCS[0]}"):
+        check = subprocess.run(["git", "check-ignore", "-q", path], cwd=root)
+        assert check.returncode == 0, f"{path} is not git-ignored"
+    check = subprocess.run(["git", "check-ignore", "-q", "notebooks/00_index.ipynb"], cwd=root)
+    assert check.returncode == 1
