@@ -10,13 +10,12 @@ kernel-semantics.md; differences from real kernels follow real-kernel.md.
 from __future__ import annotations
 
 import bisect
-import errno
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from . import hugetlbfs
+from . import errno, hugetlbfs
 from .constants import (
     DEFAULT_HUGEPAGE_SIZE,
     HUGEPAGE_SHIFTS,
