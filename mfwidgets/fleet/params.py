@@ -25,12 +25,11 @@ Sources of the default rates (cited in each field's ``source``):
 from __future__ import annotations
 
 import dataclasses
-import errno
 import math
 import textwrap
 from typing import Any
 
-from ..model import SyscallError
+from ..model import SyscallError, errno
 
 HUGEPAGE_SIZES = {"2M": 1 << 21, "1G": 1 << 30}
 POLICIES = ("stock", "keep")

@@ -9,9 +9,9 @@ series' filemap_offline_hwpoison_folio(). Rule IDs (E2, E6, E11) refer to docs/k
 
 from __future__ import annotations
 
-import errno
 from typing import TYPE_CHECKING
 
+from . import errno
 from .constants import F_SEAL_GROW, F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_KEEP_SIZE, PAGE_SHIFT
 from .errors import SyscallError
 from .folio import FolioState, HugetlbFolio

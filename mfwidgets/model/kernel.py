@@ -10,13 +10,12 @@ docs/kernel.md; differences from real kernels follow its section R.
 from __future__ import annotations
 
 import bisect
-import errno
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from . import hugetlbfs
+from . import errno, hugetlbfs
 from .constants import (
     DEFAULT_HUGEPAGE_SIZE,
     HUGEPAGE_SHIFTS,

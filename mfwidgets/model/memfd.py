@@ -7,8 +7,7 @@ The removal of folios (remove_inode_hugepages) needs the pool, so it lives in ke
 
 from __future__ import annotations
 
-import errno
-
+from . import errno
 from .constants import (
     MFD,
     MFD_HUGE_MASK,

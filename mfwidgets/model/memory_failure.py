@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import errno
 from typing import TYPE_CHECKING
 
+from . import errno
 from .constants import MF_ACTION_REQUIRED, MF_SW_SIMULATED, PAGE_SHIFT, BusCode
 from .errors import EHWPOISON
 from .folio import FolioState, HugetlbFolio

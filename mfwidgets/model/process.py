@@ -9,13 +9,12 @@ prctl(PR_MCE_KILL), kernel/fork.c, kernel/exit.c. Rule IDs (E1...) refer to docs
 from __future__ import annotations
 
 import dataclasses
-import errno
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import hugetlbfs
+from . import errno, hugetlbfs
 from .batch import LoadBatch, load_many
 from .constants import (
     F_SEAL_EXEC,

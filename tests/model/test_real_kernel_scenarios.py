@@ -17,12 +17,12 @@ zeros: each hugepage h is filled with the byte 0xA0 + h and, at a few probe subp
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterable, Mapping
 
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 HPS = {"2M": mf.SZ_2M, "1G": mf.SZ_1G}

@@ -15,7 +15,6 @@ is checked against an oracle of its flag rules (docs/kernel.md §C, A.2, A.3).
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,6 +31,7 @@ from hypothesis.stateful import (
 )
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 KEEP = mf.MFD_MF_KEEP_UE_MAPPED

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 import itertools
 
 import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 from mfwidgets.model.contents import Contents
 from mfwidgets.model.hugetlbfs import hwpoison_safe_bytes, read_plan
 

@@ -14,12 +14,11 @@ docs/kernel.md R3 (6.12/7.3 column), which wins where the two disagree.
 
 from __future__ import annotations
 
-import errno
-
 import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 NR_HUGEPAGES = 4

@@ -14,12 +14,11 @@ read rows (6.12 and 7.3 column) and §5 item 1 (an EIO read() does not move the 
 
 from __future__ import annotations
 
-import errno
-
 import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 HPS = mf.SZ_2M

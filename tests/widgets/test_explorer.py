@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import errno
-
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 from mfwidgets.widgets import Action, Session, Setup
 from mfwidgets.widgets.parts import counter_changes
 
