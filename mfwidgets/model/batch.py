@@ -87,6 +87,7 @@ def load_many(k: Kernel, proc: Process, addrs: np.ndarray, length: int) -> LoadB
             ok += i - start
             seq = k.seq
             _, signal, _ = user_access(k, proc, int(addrs[i]), length)
+            k.deliver_signals()  # the next load runs after the handler, in user space
             if signal is None:
                 ok += 1
             else:

@@ -42,7 +42,7 @@ def entry(fn: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
         finally:
             k.depth -= 1
             if k.depth == 0:
-                k.reap()
+                k.return_to_user()
                 if k.debug_vm:
                     k.check()
 

@@ -23,6 +23,7 @@ from .constants import (
     MF_ACTION_REQUIRED,
     MF_SW_SIMULATED,
     PAGE_SHIFT,
+    SIGBUS,
     TASK_COMM_LEN,
     BusCode,
 )
@@ -126,6 +127,7 @@ class Kernel:
         self.memfds: list[Memfd] = []
         self._next_pid = 1000
         self.doomed: list[Process] = []
+        self.signalled: list[Process] = []  # processes with a pending signal
         self.invariant_state: dict[str, Any] = {"seq": 0, "failed": set()}
         # SIMPLIFICATION: the 1 GiB pool sits below the 2 MiB pool, each contiguous.
         for size in ("1G", "2M"):
@@ -187,8 +189,21 @@ class Kernel:
         return proc.mce_kill == "early"
 
     def send_signal(self, proc: Process, info: SigInfo, pfn: int | None = None) -> SigInfo:
-        """Deliver a signal. A SIGBUS with no handler (or any SIGSEGV) kills the process when
-        the current call returns (force_sig_mceerr resets a blocked or ignored SIGBUS)."""
+        """Generate a signal (force_sig_mceerr(), force_sig_fault()): it is pending until the
+        task returns to user space (``return_to_user()``). A standard signal that is pending
+        already is not queued a second time (legacy_queue() in kernel/signal.c): kill_procs()
+        may send one SIGBUS per mapping of a poisoned page, the task sees the first one only.
+
+        Returns the SigInfo the task will see. A SIGBUS with no handler (or any SIGSEGV) kills
+        the process when the current call returns (force_sig_mceerr resets a blocked or
+        ignored SIGBUS).
+        SIMPLIFICATION: ``proc.signals`` records a signal when it is queued, not when the
+        task's handler runs; nothing can tell the two apart from outside the call."""
+        queued = proc.pending.get(info.si_signo)
+        if queued is not None:
+            return queued
+        proc.pending[info.si_signo] = info
+        self.signalled.append(proc)
         proc.signals.append(info)
         folio = None if pfn is None else self.folio_of_pfn(pfn)
         self.emit(
@@ -202,12 +217,23 @@ class Kernel:
             addr_lsb=info.si_addr_lsb,
             text=repr(info),
         )
-        if not (proc.handle_sigbus and info.si_signo == 7):
+        if not (proc.handle_sigbus and info.si_signo == SIGBUS):
             self.doomed.append(proc)
         return info
 
+    def deliver_signals(self) -> None:
+        """Every pending signal is delivered (the tasks ran their handlers): none is pending."""
+        for proc in self.signalled:
+            proc.pending.clear()
+        self.signalled.clear()
+
+    def return_to_user(self) -> None:
+        """The outermost call returns: signals are delivered, and those that kill act."""
+        self.deliver_signals()
+        self.reap()
+
     def reap(self) -> None:
-        """Let the signals that kill act (called when the outermost call returns)."""
+        """Let the signals that kill act."""
         while self.doomed:
             proc = self.doomed.pop(0)
             if proc.alive:
@@ -366,10 +392,10 @@ class Kernel:
         self.printk(
             f"mce: Uncorrected hardware memory error in user-access at {pfn << PAGE_SHIFT:x}"
         )
-        before = len(proc.signals)
         ret = self._memory_failure(pfn, MF_ACTION_REQUIRED, proc)
-        if ret in (0, -EHWPOISON, -errno.EOPNOTSUPP) and len(proc.signals) > before:
-            return proc.signals[-1]
+        signal = proc.pending.get(SIGBUS)
+        if ret in (0, -EHWPOISON, -errno.EOPNOTSUPP) and signal is not None:
+            return signal
         self.printk("mce: Memory error not recovered")
         return self.send_signal(proc, sigbus(BusCode.SI_KERNEL, 0, 0, proc.pid), pfn)
 

@@ -83,8 +83,10 @@ def _flag_names(flags: int) -> str:
 
 
 class Process:
-    """A process. ``signals`` lists every SigInfo delivered to it, in order; ``alive`` turns
-    False at exit() or when a SIGBUS without a handler kills it."""
+    """A process. ``signals`` lists every SigInfo delivered to it, in order; ``pending`` holds
+    the signals generated during the current call, by number (delivered, and emptied, on the
+    way back to user space); ``alive`` turns False at exit() or when a SIGBUS without a
+    handler kills it."""
 
     def __init__(
         self, k: Kernel, pid: int, name: str, handle_sigbus: bool, cap_sys_admin: bool
@@ -97,6 +99,7 @@ class Process:
         self.cap_sys_admin = cap_sys_admin
         self.mce_kill = "default"  # prctl(PR_MCE_KILL) policy, inherited by fork()
         self.signals: list[SigInfo] = []
+        self.pending: dict[int, SigInfo] = {}
         self.fds: dict[int, OpenFile] = {}
         self.vmas: list[Vma] = []
         self._next_addr = MMAP_BASE
