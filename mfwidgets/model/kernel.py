@@ -28,7 +28,7 @@ from .constants import (
     BusCode,
 )
 from .contents import Contents
-from .entry import entry
+from .entry import entry, int_arg, int_args
 from .errors import EHWPOISON, SyscallError
 from .folio import FolioState, HugetlbFolio
 from .hstate import Hstate, HstateCounters
@@ -327,6 +327,7 @@ class Kernel:
         del folio.mapping.pagecache[folio.index]
         folio.mapping = folio.index = None
 
+    @int_args("count")
     @entry
     def set_nr_hugepages(self, size: str, count: int) -> None:
         """echo count > /sys/kernel/mm/hugepages/hugepages-<kB>kB/nr_hugepages
@@ -334,7 +335,7 @@ class Kernel:
         above ``count`` become surplus. Raises SyscallError EINVAL for a bad count."""
         if size not in self.hstates:
             raise ValueError(f"set_nr_hugepages: size {size!r} is not one of '2M', '1G'")
-        if not isinstance(count, int) or not 0 <= count <= MAX_HUGEPAGES:
+        if not 0 <= count <= MAX_HUGEPAGES:
             raise SyscallError(
                 errno.EINVAL, "write nr_hugepages", f"{count!r} is not in 0..{MAX_HUGEPAGES}"
             )
@@ -367,6 +368,7 @@ class Kernel:
             hugetlbfs.remove_inode_hugepages(self, memfd, 0, hugetlbfs.END_OF_FILE)
 
     # -- memory failure --
+    @int_args("pfn", "flags")
     @entry
     def memory_failure(self, pfn: int, flags: int = 0) -> int:
         """Call memory_failure(pfn, flags) directly, as an error handler in the kernel would.
@@ -409,6 +411,7 @@ class Kernel:
             )
         return folio
 
+    @int_args("pfn")
     @entry
     def corrupt_pfn(self, pfn: int) -> int:
         """echo pfn > /sys/kernel/debug/hwpoison/corrupt-pfn: a software-simulated error (the
@@ -436,6 +439,7 @@ class Kernel:
             raise SyscallError(-ret, "corrupt-pfn", f"memory_failure({pfn:#x}) returned {ret}")
         return 0
 
+    @int_args("pfn")
     @entry
     def unpoison_pfn(self, pfn: int) -> int:
         """echo pfn > /sys/kernel/debug/hwpoison/unpoison-pfn (E13). Returns 0. Raises
@@ -447,6 +451,7 @@ class Kernel:
             raise SyscallError(-ret, "unpoison-pfn", f"unpoison_memory({pfn:#x}) returned {ret}")
         return 0
 
+    @int_args("pfn")
     @entry
     def hw_ue(self, pfn: int, *, detect: str = "latent") -> int:
         """A real uncorrected error in DRAM at the 4 KiB frame ``pfn``: its data is lost.
@@ -475,6 +480,7 @@ class Kernel:
         self.printk("mce: [Hardware Error]: Machine check events logged")
         return self._memory_failure(pfn, 0, None)
 
+    @int_args("pfn", "length")
     def peek(self, pfn: int, length: int = 64) -> bytes | None:
         """The first ``length`` bytes of the 4 KiB frame ``pfn``, as a debugger reading physical
         memory would see them; None where the data is lost (a hardware error) or the frame
@@ -540,6 +546,8 @@ class Kernel:
         """Read, or set, a sysctl: vm.memory_failure_early_kill, vm.memory_failure_recovery,
         vm.enable_soft_offline (0 or 1), vm.nr_hugepages (the default size's pool).
         Raises SyscallError ENOENT (unknown name) or EINVAL (bad value)."""
+        if value is not None:
+            value = int_arg("sysctl", "value", value)
         if name == "vm.nr_hugepages":
             if value is not None:
                 self.set_nr_hugepages(DEFAULT_HUGEPAGE_SIZE, value)
@@ -547,7 +555,7 @@ class Kernel:
         if name not in self.sysctls:
             raise SyscallError(errno.ENOENT, "sysctl", f"{name}: no such sysctl in this model")
         if value is not None:
-            if isinstance(value, bool) or value not in (0, 1):
+            if value not in (0, 1):
                 raise SyscallError(errno.EINVAL, "sysctl", f"{name} takes 0 or 1, not {value!r}")
             self.sysctls[name] = value
             self.emit(EventKind.SYSCALL, text=f"sysctl {name}={value}")
