@@ -1,12 +1,15 @@
 """The workbook launcher: ``python -m mfwidgets`` (or the ``mfwidgets`` command).
 
-    mfwidgets [lab] [--dir DIR] [--port N] [--no-browser]   copy the notebooks, open JupyterLab
-    mfwidgets voila [--port N] [--no-browser]               the dashboard, no code visible
-    mfwidgets copy-notebooks DEST                            copy the notebooks only
+    mfwidgets [lab] [--dir DIR] [--port N] [--no-browser]   copy the workbook, open JupyterLab
+    mfwidgets voila [--dir DIR] [--port N] [--no-browser]   the dashboard, no code visible
+    mfwidgets copy-notebooks DEST                            copy the workbook only
     mfwidgets doctor                                         check the widget and bokeh extensions
     mfwidgets doctor --kernel                                what this machine's Linux kernel offers
 
-Copying never overwrites a notebook that is already there, so a student's edits survive.
+The workbook is DIR/notebooks/ plus the reference pages the notebooks link to, DIR/docs/.
+Copying never overwrites a file that is already there, so a student's edits survive. Any
+further options of lab and voila go to JupyterLab or Voila. JupyterLab and Voila are extras
+(mfwidgets[lab], mfwidgets[dashboard]): the package also installs where they cannot.
 ``doctor --kernel`` only reads (/proc, /sys, the kernel config) and tries memfd_create() with and
 without the proposed MFD_MF_KEEP_UE_MAPPED, closing each fd at once: it changes nothing, and exits
 0 whenever it ran, since an unsupported feature is information, not an error.
@@ -15,6 +18,7 @@ without the proposed MFD_MF_KEEP_UE_MAPPED, closing each fd at once: it changes 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -23,38 +27,66 @@ from collections.abc import Sequence
 from pathlib import Path
 
 DEFAULT_DIR = "mfwidgets-workbook"
-FIRST_NOTEBOOK = "00_index.ipynb"
-DASHBOARD = "dashboard.ipynb"
+FIRST_NOTEBOOK = "notebooks/00_index.ipynb"
+DASHBOARD = "notebooks/dashboard.ipynb"
+#: The reference pages the notebooks link to (../docs/...); the wheel ships them in _docs/.
+DOCS = ("kernel.md", "api.md", "GLOSSARY.md", "DESIGN.md")
 EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@bokeh/jupyter_bokeh")
+#: What each server command needs: (module, what it is, the extra that installs it).
+SERVERS = {
+    "lab": ("jupyterlab", "JupyterLab", "lab"),
+    "voila": ("voila", "Voila", "dashboard"),
+}
+
+
+def _source(wheel_dir: str, checkout_dir: str, pattern: str) -> Path:
+    """A directory shipped in the wheel, or the checkout's own (an editable install does not
+    see the wheel's copy)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / wheel_dir, here.parent / checkout_dir):
+        if any(candidate.glob(pattern)):
+            return candidate
+    raise FileNotFoundError(f"the mfwidgets {checkout_dir} are missing from this installation")
 
 
 def notebooks_source() -> Path:
-    """The notebooks shipped in the wheel, or the checkout's notebooks/ (an editable install
-    does not see the wheel's copy)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_notebooks", here.parent / "notebooks"):
-        if any(candidate.glob("*.ipynb")):
-            return candidate
-    raise FileNotFoundError("the mfwidgets notebooks are missing from this installation")
+    return _source("_notebooks", "notebooks", "*.ipynb")
+
+
+def docs_source() -> Path:
+    return _source("_docs", "docs", "*.md")
 
 
 def copy_notebooks(dest: Path) -> tuple[list[str], list[str]]:
-    """Copy every notebook (and its helper files) to ``dest``; existing files are kept.
-    Returns (copied, kept) file names."""
-    source = notebooks_source()
-    dest.mkdir(parents=True, exist_ok=True)
+    """Copy the workbook to ``dest``: every notebook (and its helper files) to notebooks/, the
+    reference pages to docs/, so the notebooks' relative links work. Existing files are kept.
+    Returns (copied, kept) paths relative to ``dest``."""
+    notebooks, docs = notebooks_source(), docs_source()
+    skip = {".ipynb_checkpoints", "__pycache__"}
+    files = [
+        (path, (Path("notebooks") / path.relative_to(notebooks)).as_posix())
+        for path in sorted(notebooks.rglob("*"))
+        if path.is_file() and not skip & set(path.parts)
+    ]
+    files += [(docs / name, f"docs/{name}") for name in DOCS]
     copied, kept = [], []
-    for path in sorted(source.rglob("*")):
-        if path.is_dir() or ".ipynb_checkpoints" in path.parts or "__pycache__" in path.parts:
-            continue
-        target = dest / path.relative_to(source)
+    for path, rel in files:
+        target = dest / rel
         if target.exists():
-            kept.append(str(target.relative_to(dest)))
+            kept.append(rel)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-        copied.append(str(target.relative_to(dest)))
+        copied.append(rel)
     return copied, kept
+
+
+def missing_server(command: str) -> str | None:
+    """One line saying how to install what ``command`` needs, or None if it is installed."""
+    module, name, extra = SERVERS[command]
+    if importlib.util.find_spec(module) is not None:
+        return None
+    return f"mfwidgets: {name} is not installed here; install it: pip install 'mfwidgets[{extra}]'"
 
 
 def installed_extensions() -> set[str]:
@@ -116,13 +148,33 @@ def show_versions() -> bool:
     return doctor() == 0
 
 
-def _server_args(args: argparse.Namespace) -> list[str]:
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def server_command(
+    command: str, dest: Path, args: argparse.Namespace, rest: list[str]
+) -> list[str]:
+    """The command line that serves the workbook in ``dest``: JupyterLab on 00_index, or Voila
+    on the dashboard."""
     extra = [] if args.port is None else [f"--port={args.port}"]
     if args.no_browser:
         extra.append("--no-browser")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        extra.append("--allow-root")  # Jupyter refuses to run as root otherwise
-    return extra
+    if command == "voila":
+        # Voila has no root check and rejects --allow-root: a root learner needs nothing more.
+        return [sys.executable, "-m", "voila", str(dest / DASHBOARD), *extra, *rest]
+    if _is_root():
+        extra.append("--allow-root")  # JupyterLab refuses to run as root otherwise
+    return [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={dest}",
+        str(dest / FIRST_NOTEBOOK),
+        *extra,
+        *rest,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     for name in ("lab", "voila"):
         p = sub.add_parser(name)
-        p.add_argument("--dir", default=DEFAULT_DIR, help="where the notebooks are copied")
+        p.add_argument("--dir", default=DEFAULT_DIR, help="where the workbook is copied")
         p.add_argument("--port", type=int)
         p.add_argument("--no-browser", action="store_true")
     copy = sub.add_parser("copy-notebooks")
@@ -141,31 +193,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc.add_argument(
         "--kernel", action="store_true", help="probe this machine's kernel (read-only) instead"
     )
-    args = parser.parse_args(argv)
-    command = args.command or "lab"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*sub.choices, "-h", "--help"):
+        argv.insert(0, "lab")  # bare "mfwidgets [options]" is "mfwidgets lab [options]"
+    args, rest = parser.parse_known_args(argv)
+    command = args.command
+    if rest and command not in SERVERS:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if command == "doctor":
         return kernel_doctor() if args.kernel else doctor()
     if command == "copy-notebooks":
         copied, kept = copy_notebooks(Path(args.dest))
         print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")
         return 0
-    if args.command is None:  # bare "mfwidgets": the defaults of "lab"
-        args = parser.parse_args(["lab"])
-    dest = Path(args.dir)
+    problem = missing_server(command)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    dest = Path(args.dir).resolve()
     copied, kept = copy_notebooks(dest)
-    print(f"workbook in {dest.resolve()} ({len(copied)} copied, {len(kept)} kept as they were)")
-    if command == "voila":
-        cmd = [sys.executable, "-m", "voila", str(dest / DASHBOARD), *_server_args(args)]
-    else:
-        cmd = [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            f"--ServerApp.root_dir={dest}",
-            str(dest / FIRST_NOTEBOOK),
-            *_server_args(args),
-        ]
+    print(f"workbook in {dest} ({len(copied)} copied, {len(kept)} kept as they were)")
+    return launch(server_command(command, dest, args, rest))
+
+
+def launch(cmd: list[str]) -> int:
+    """Run the server in place of this process where the system can, so that Ctrl-C and a
+    kill reach the server itself and leave no launcher behind."""
+    sys.stdout.flush()
+    if os.name == "posix":
+        os.execv(cmd[0], cmd)
     return subprocess.call(cmd)
 
 

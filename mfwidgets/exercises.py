@@ -11,7 +11,6 @@ False and never raises for a wrong or malformed answer.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +25,7 @@ from .model import (
     PROT_WRITE,
     Kernel,
     Process,
+    errno,
 )
 from .model.constants import HUGEPAGE_SHIFTS
 from .teaching import (
@@ -193,7 +193,7 @@ class Lab:
 
     def release(self) -> None:
         """Every holder of the memfd goes away (the helpers and the VMM exit), which releases
-        it (kernel-semantics.md E11)."""
+        it (docs/kernel.md E11)."""
         for proc in self.procs.values():
             if proc.alive:
                 proc.exit()

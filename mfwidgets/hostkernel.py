@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
+import errno  # the host's own values: this module reads the real machine, not the model
 import gzip
 import os
 import zlib

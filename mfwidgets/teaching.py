@@ -38,7 +38,7 @@ _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40,
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE)
 _HUGE_FLAGS = {"2M": MFD_HUGE_2MB, "1G": MFD_HUGE_1GB}
 _MFD_HUGE_MASK = 0x3F << MFD_HUGE_SHIFT
-# Hugepages a stock kernel leaves unusable after an error (kernel-semantics.md B.1).
+# Hugepages a stock kernel leaves unusable after an error (docs/kernel.md B.1).
 _LOST_STATES = (FolioState.OFFLINED, FolioState.LEAKED, FolioState.DISSOLVED)
 
 
@@ -324,7 +324,7 @@ def flags_table(
 def probe_keep_ue_mapped(proc: Process) -> bool:
     """What a VMM does at start-up to learn whether the kernel has the PROPOSED flag:
     memfd_create("probe", MFD_HUGETLB | MFD_MF_KEEP_UE_MAPPED); EINVAL means no (stock
-    kernels treat 0x20 as an unknown flag, kernel-semantics.md A.2). The probe fd is closed."""
+    kernels treat 0x20 as an unknown flag, docs/kernel.md A.2). The probe fd is closed."""
     outcome = attempt(proc.memfd_create, "probe", memfd_flags(hugetlb=True, keep=True))
     if outcome.ok:
         assert isinstance(outcome.value, int)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import errno
-
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 CONSTANTS = {
     "PAGE_SIZE": 4096,

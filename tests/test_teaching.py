@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import errno
-
 import pytest
 
 import mfwidgets as mf
 from mfwidgets import teaching as t
+from mfwidgets.model import errno
 
 TIB = 1 << 40
 

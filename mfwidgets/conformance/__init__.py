@@ -21,7 +21,7 @@ Each kernel boots twice: ``main`` (every scenario but the machine checks; 10 GiB
 6 x 1G hugepages) and ``mce`` (an Intel CPU model, 2 GiB, 16 x 2M): there the guest prints
 ``@@MCE-INJECT`` with the guest-physical address of a page, and the harness, reading the serial
 output as it comes, raises that machine check through the qemu monitor (``mce -b ...`` with the
-register values of real-kernel.md §4) and notes it in the transcript as ``@@HOST``.
+register values of docs/kernel.md R4) and notes it in the transcript as ``@@HOST``.
 
 Usage (as root, on a Debian 12 host)::
 

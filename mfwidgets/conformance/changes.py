@@ -6,7 +6,7 @@ Mirrors: nothing in the kernel. It reads the committed recordings (``recorded_ke
 compares observable by observable (``normalize.compare``). Results render as HTML in Jupyter
 (``_repr_html_``) and as text elsewhere; no UI library is imported.
 
-The groups are the changes real-kernel.md §3 found between 6.1 and 6.12/7.3. They are a
+The groups are the changes docs/kernel.md R3 found between 6.1 and 6.12/7.3. They are a
 dispatch table (``_RULES``) with a catch-all row, so a difference nobody has explained yet
 lands in ``other`` instead of disappearing. Everything is computed from whatever recordings
 exist, so a new kernel or a new scenario shows up without a code change.
@@ -40,7 +40,7 @@ GROUPS: tuple[Group, ...] = (
     Group("free_hugepage", "Error in a free 1 GiB hugepage"),
     Group("dmesg_wording", "Kernel log wording"),
     Group("node_stats", "Node memory_failure statistics"),
-    Group("other", "Anything else (not explained by real-kernel.md)"),
+    Group("other", "Anything else (not explained in docs/kernel.md R3)"),
 )
 _TITLES = {g.key: g.title for g in GROUPS}
 

@@ -83,7 +83,7 @@ class BootSpec:
 
 #: main: every scenario but the machine checks (10G: room for the six 1 GiB pages);
 #: mce, and mce2 (5G: room for two 1 GiB pages): an Intel CPU model (MCG_SER_P, so the guest
-#: handles SRAO/SRAR), CPU 1 kept quiet for the loading child (real-kernel.md §2; isolcpus=1
+#: handles SRAO/SRAR), CPU 1 kept quiet for the loading child (docs/kernel.md R2; isolcpus=1
 #: also keeps the scheduler's load balancing off it, where an SRAR would land in the kernel
 #: and panic it).
 BOOTS = {
@@ -91,7 +91,7 @@ BOOTS = {
     "mce": BootSpec("Skylake-Server", "2G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
     "mce2": BootSpec("Skylake-Server", "5G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
 }
-#: real-kernel.md §4: (MCi_STATUS, MCG_STATUS, MCi_MISC) of each machine check
+#: docs/kernel.md R4: (MCi_STATUS, MCG_STATUS, MCi_MISC) of each machine check
 MCE_EVENTS = {
     "srao": (0xBD000000000000C0, 0x5, 0x8C),  # VAL|UC|EN|MISCV|ADDRV|S, memory scrub
     "srar": (0xBD80000000000134, 0x7, 0x8C),  # ... |AR, data load; MCG: RIPV|EIPV|MCIP

@@ -1,7 +1,7 @@
 """Known differences between a real kernel and the model version it is compared with.
 
 When the model has no version of a recorded kernel, the kernel is compared with the 7.3 model
-and the differences real-kernel.md §3 found between them are listed here, each with its reason
+and the differences docs/kernel.md R3 found between them are listed here, each with its reason
 and the exact real value as a function of the model's. They apply only then: once the model
 has the kernel's own version (``Kernel(version="6.1")``), nothing here is accepted any more.
 ``tests/conformance/test_recorded.py`` holds the recordings to this list; ``report.py`` shows

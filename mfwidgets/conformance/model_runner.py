@@ -10,12 +10,11 @@ child's load consumes for SRAR.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable
 from typing import Any
 
 from ..model import constants as C
-from ..model.errors import EHWPOISON
+from ..model import errno
 from ..model.kernel import Kernel
 from ..model.process import Process
 from ..model.trace import EventKind
@@ -31,8 +30,6 @@ Maps = list[tuple[int, int]]
 
 
 def errname(e: int) -> str:
-    if e == EHWPOISON:
-        return "EHWPOISON"
     return errno.errorcode.get(e, f"E{e}")
 
 

@@ -1,7 +1,7 @@
 """Consequence table: what one uncorrected error does, per hugepage state, read off the kernel
 model by running tiny scenarios once per (policy, hugepage size).
 
-Mirrors: kernel-semantics.md E4, E5, E7 (first error), E9 (another error in a poisoned
+Mirrors: docs/kernel.md E4, E5, E7 (first error), E9 (another error in a poisoned
 hugepage), E11 (release: stock leaks, keep dissolves) and B.3, as mfwidgets.model implements
 them. Nothing here is typed in by hand: each row is measured on a fresh Kernel, so the fleet
 simulator and the model cannot drift apart (the event-level replay test checks it).

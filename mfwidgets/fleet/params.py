@@ -25,12 +25,11 @@ Sources of the default rates (cited in each field's ``source``):
 from __future__ import annotations
 
 import dataclasses
-import errno
 import math
 import textwrap
 from typing import Any
 
-from ..model import SyscallError
+from ..model import SyscallError, errno
 
 HUGEPAGE_SIZES = {"2M": 1 << 21, "1G": 1 << 30}
 POLICIES = ("stock", "keep")
@@ -54,7 +53,7 @@ def _field(
 @dataclasses.dataclass(frozen=True)
 class FleetParams:
     """The inputs of one fleet simulation. Raises SyscallError(EINVAL) naming the parameter and
-    its allowed range for any bad value (style.md 3.7: validation at construction)."""
+    its allowed range for any bad value (validation at construction)."""
 
     hosts: int = _field(10_000, "Hosts in the fleet.", bounds=(1, 10_000_000), unit="hosts")
     years: float = _field(5.0, "Length of the simulated period.", bounds=(0.01, 30.0), unit="years")

@@ -2,7 +2,7 @@
 one per host that has errors. Slow and exact: the reference the vectorized simulator must
 match (tests/fleet/test_replay.py), the way OSTEP's simulators are checked against a reference.
 
-Mirrors: host.py's VMM on the model: kernel-semantics.md E4, E5, E7, E9, E11. The VMM keeps
+Mirrors: host.py's VMM on the model: docs/kernel.md E4, E5, E7, E9, E11. The VMM keeps
 its own books only where a real VMM would: which hugepage it restarted, and which 2**lsb blocks
 it has already reported lost to the guest.
 """

@@ -38,7 +38,7 @@ class MFD(enum.IntFlag):
     MFD_NOEXEC_SEAL = 0x0008
     MFD_EXEC = 0x0010
     # PROPOSED: added by the MFD_MF_KEEP_UE_MAPPED series (RFC, v2, v3: always 0x0020U); not
-    # in mainline, so a stock kernel rejects it with EINVAL (kernel-semantics.md A.2, A.3).
+    # in mainline, so a stock kernel rejects it with EINVAL (docs/kernel.md A.2, A.3).
     MFD_MF_KEEP_UE_MAPPED = 0x0020
 
 

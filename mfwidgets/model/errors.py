@@ -1,22 +1,20 @@
 """Errors a model syscall raises: an OSError carrying the kernel's errno.
 
-Mirrors: the "Return values" of each syscall; include/uapi/asm-generic/errno.h for EHWPOISON.
+Mirrors: the "Return values" of each syscall. The values are Linux's, from the model's own
+table (``errno.py``), whatever platform Python runs on.
 """
 
 from __future__ import annotations
 
-import errno as _errno
+from . import errno
+from .errno import EHWPOISON
 
-# Python's errno module has no EHWPOISON. 133 is its value on x86 and arm64 (other
-# architectures differ, e.g. 168 on MIPS); os.strerror(133) is "Memory page has hardware error".
-EHWPOISON = 133
-
-_NAMES = {EHWPOISON: "EHWPOISON"}
+__all__ = ["EHWPOISON", "ProcessGone", "SyscallError", "errno_name", "esrch"]
 
 
 def errno_name(err: int) -> str:
-    """The symbolic name of an errno value: 22 -> "EINVAL"."""
-    return _NAMES.get(err) or _errno.errorcode.get(err, str(err))
+    """The symbolic name of a Linux errno value: 22 -> "EINVAL"."""
+    return errno.errorcode.get(err, str(err))
 
 
 class SyscallError(OSError):
@@ -38,4 +36,4 @@ class ProcessGone(SyscallError, ProcessLookupError):
 
 
 def esrch(call: str, pid: int) -> ProcessGone:
-    return ProcessGone(_errno.ESRCH, call, f"process {pid} has exited")
+    return ProcessGone(errno.ESRCH, call, f"process {pid} has exited")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class FolioState(enum.Enum):
-    """Where a hugepage is in its life (kernel-semantics.md B.1)."""
+    """Where a hugepage is in its life (docs/kernel.md B.1)."""
 
     FREE = "free"  # on the hstate free list
     FREE_POISONED = "free, poisoned"  # on the free list with PG_hwpoison: never handed out
@@ -71,7 +71,7 @@ class HugetlbFolio:
     @property
     def keep_ue_mapped(self) -> bool:
         """PROPOSED: hugetlb_should_keep_hwpoison_mapped(): the owning memfd has the flag.
-        Anonymous folios never keep (kernel-semantics.md E7, anon rule)."""
+        Anonymous folios never keep (docs/kernel.md E7, anon rule)."""
         return self.mapping is not None and self.mapping.keep_ue_mapped and not self.anon
 
     @property

@@ -4,14 +4,14 @@ the removal of hugepages from the page cache.
 Mirrors: fs/hugetlbfs/inode.c (hugetlbfs_setattr, hugetlb_vmdelete_list,
 remove_inode_hugepages, hugetlbfs_punch_hole, hugetlbfs_zero_partial_page,
 hugetlbfs_fallocate, hugetlbfs_read_iter, adjust_range_hwpoison) and, PROPOSED, the v3
-series' filemap_offline_hwpoison_folio(). Sections (E2, E6, E11) refer to kernel-semantics.md.
+series' filemap_offline_hwpoison_folio(). Rule IDs (E2, E6, E11) refer to docs/kernel.md.
 """
 
 from __future__ import annotations
 
-import errno
 from typing import TYPE_CHECKING
 
+from . import errno
 from .constants import (
     F_SEAL_GROW,
     F_SEAL_SHRINK,
@@ -122,7 +122,7 @@ def punch_hole(k: Kernel, memfd: Memfd, offset: int, length: int) -> None:
 
 def _zero_partial(memfd: Memfd, start: int, end: int) -> None:
     """hugetlbfs_zero_partial_page(). SIMPLIFICATION: zeroing a poisoned subpage is not a
-    kernel-mode machine check here (kernel-semantics.md D.13, no source). [L]"""
+    kernel-mode machine check here (docs/kernel.md D.13: no source covers it)."""
     folio = memfd.pagecache.get(start >> memfd.shift)
     if folio is not None and folio.contents is not None:
         base = (start >> memfd.shift) << memfd.shift
@@ -171,7 +171,7 @@ def hwpoison_safe_bytes(folio: HugetlbFolio, offset: int, nbytes: int) -> int:
 def read_plan(
     memfd: Memfd, pos: int, count: int, adjust_hwpoison: bool = True
 ) -> tuple[list[tuple[int, int, int]], int]:
-    """hugetlbfs_read_iter() (kernel-semantics.md E6 and real-kernel.md §3).
+    """hugetlbfs_read_iter() (docs/kernel.md E6 and R3).
 
     Returns (chunks, retval): ``chunks`` are (index, offset in folio, length) to copy in order
     (a hole reads as zeros), ``retval`` the byte count the call returns or -EIO. A poisoned raw

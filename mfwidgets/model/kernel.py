@@ -3,20 +3,19 @@
 Mirrors: the parts of mm/hugetlb.c (alloc_hugetlb_folio, free_huge_folio,
 dissolve_free_hugetlb_folio, set_max_huge_pages), fs/hugetlbfs/inode.c
 (remove_inode_hugepages, hugetlb_vmdelete_list, hugetlbfs_evict_inode), mm/hwpoison-inject.c,
-/proc/meminfo and sysfs that the memory-failure story needs. Sections (E1...) refer to
-kernel-semantics.md; differences from real kernels follow real-kernel.md.
+/proc/meminfo and sysfs that the memory-failure story needs. Rule IDs (E1...) refer to
+docs/kernel.md; differences from real kernels follow its section R.
 """
 
 from __future__ import annotations
 
 import bisect
-import errno
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from . import hugetlbfs
+from . import errno, hugetlbfs
 from .constants import (
     DEFAULT_HUGEPAGE_SIZE,
     HUGEPAGE_SHIFTS,
@@ -75,7 +74,7 @@ class Kernel:
     ``supports_keep_ue_mapped``: the kernel carries the PROPOSED MFD_MF_KEEP_UE_MAPPED series
     (False: stock mainline, where the flag is EINVAL). ``seed`` seeds ``rng``, the only source
     of randomness. ``version``: "7.3" (default), "6.12" (which behaves alike) or "6.1": the
-    behaviours that differ are in ``version.KERNEL_VERSIONS`` (real-kernel.md §3); ``behaviour``
+    behaviours that differ are in ``version.KERNEL_VERSIONS`` (docs/kernel.md R3); ``behaviour``
     is the chosen one.
     """
 
@@ -305,7 +304,7 @@ class Kernel:
     def dissolve(self, folio: HugetlbFolio) -> None:
         """dissolve_free_hugetlb_folio(): the hugepage leaves the pool (nr_hugepages - 1); its
         healthy 4 KiB pages go to the buddy allocator and its poisoned ones stay isolated
-        (free_has_hwpoisoned(), kernel-semantics.md D.7)."""
+        (free_has_hwpoisoned(), docs/kernel.md D.7)."""
         folio.isolated |= set(folio.raw_hwp)
         folio.raw_hwp.clear()
         folio.state = FolioState.DISSOLVED
@@ -384,12 +383,12 @@ class Kernel:
 
     def machine_check(self, proc: Process, folio: HugetlbFolio, subpage: int, vma: Vma) -> SigInfo:
         """A load (or store) consumed a hardware error: the x86 MCE handler logs it and calls
-        memory_failure(pfn, MF_ACTION_REQUIRED) from kill_me_maybe() (E5, real-kernel.md §4)."""
+        memory_failure(pfn, MF_ACTION_REQUIRED) from kill_me_maybe() (E5, docs/kernel.md R4)."""
         pfn = folio.pfn + subpage
         self.emit(
             EventKind.MACHINE_CHECK, pid=proc.pid, pfn=pfn, folio=folio.number, subpage=subpage
         )
-        # Every machine check is logged first (mce_log(); real-kernel.md §3, recorded H_AR).
+        # Every machine check is logged first (mce_log(); docs/kernel.md R3, recorded H_AR).
         self.printk("mce: [Hardware Error]: Machine check events logged")
         self.printk(
             f"mce: Uncorrected hardware memory error in user-access at {pfn << PAGE_SHIFT:x}"
@@ -458,7 +457,7 @@ class Kernel:
 
         ``detect="latent"``: nothing happens until a load consumes it (AR, E5).
         ``detect="scrub"``: the patrol scrubber reports it now: memory_failure(pfn, 0), action
-        optional (SRAO, real-kernel.md §4). Returns memory_failure()'s result (0 for latent).
+        optional (SRAO, docs/kernel.md R4). Returns memory_failure()'s result (0 for latent).
         Raises SyscallError ENXIO for a pfn the model does not simulate, ValueError for a bad
         ``detect``.
         """

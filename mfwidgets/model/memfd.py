@@ -7,8 +7,7 @@ The removal of folios (remove_inode_hugepages) needs the pool, so it lives in ke
 
 from __future__ import annotations
 
-import errno
-
+from . import errno
 from .constants import (
     MFD,
     MFD_HUGE_MASK,
@@ -68,7 +67,7 @@ def check_memfd_create(
     if flags & MFD.MFD_EXEC and flags & MFD.MFD_NOEXEC_SEAL:
         raise SyscallError(errno.EINVAL, call, "MFD_EXEC and MFD_NOEXEC_SEAL exclude each other")
     # PROPOSED: v3 sanitize_flags() tests MFD_MF_KEEP_UE_MAPPED alone (v2 wrongly tested
-    # MFD_HUGETLB | MFD_MF_KEEP_UE_MAPPED); kernel-semantics.md A.3.
+    # MFD_HUGETLB | MFD_MF_KEEP_UE_MAPPED); docs/kernel.md A.3.
     if flags & MFD.MFD_MF_KEEP_UE_MAPPED and not hugetlb:
         raise SyscallError(errno.EINVAL, call, "MFD_MF_KEEP_UE_MAPPED requires MFD_HUGETLB")
     if len(name.encode()) > MFD_NAME_MAX_LEN:

@@ -4,16 +4,16 @@ Mirrors: mm/memory-failure.c (memory_failure, try_memory_failure_hugetlb,
 hugetlb_update_hwpoison, hwpoison_user_mappings, collect_procs_file, kill_procs,
 kill_accessing_process, me_huge_page, action_result, unpoison_memory, soft_offline_page) in
 2026 mainline as Debian's 7.3.4 behaves, plus the PROPOSED MFD_MF_KEEP_UE_MAPPED v3 series.
-Section names (E7...) refer to kernel-semantics.md.
+Rule IDs (E7...) refer to docs/kernel.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import errno
 from typing import TYPE_CHECKING
 
+from . import errno
 from .constants import MF_ACTION_REQUIRED, MF_SW_SIMULATED, PAGE_SHIFT, BusCode
 from .errors import EHWPOISON
 from .folio import FolioState, HugetlbFolio
@@ -87,7 +87,7 @@ def action_result(k: Kernel, pfn: int, msg: MFMsg, result: MFResult) -> int:
 
 def already_poisoned(k: Kernel, pfn: int, msg: MFMsg) -> None:
     """Log an error on a page that is already poisoned (E9). 6.12 and later go through
-    action_result(..., Failed); 6.1 only says so with pr_err() (real-kernel.md §3)."""
+    action_result(..., Failed); 6.1 only says so with pr_err() (docs/kernel.md R3)."""
     if k.behaviour.legacy_messages:
         k.printk(f"Memory failure: {pfn:#x}: already hardware poisoned")
     else:
@@ -103,7 +103,7 @@ def _lsb(folio: HugetlbFolio) -> int:
 
 def _kill_subpage(k: Kernel, folio: HugetlbFolio, subpage: int) -> int:
     """Which subpage's address a memory_failure()-time signal names: the poisoned raw page on
-    6.12 and later, the head on 6.1 (real-kernel.md §3 and §5 item 5).
+    6.12 and later, the head on 6.1 (docs/kernel.md R3 and R5.5).
     PROPOSED: under keep always the raw page (the series builds on the precise addresses)."""
     return subpage if k.behaviour.precise_kill_address or folio.keep_ue_mapped else 0
 
@@ -231,14 +231,14 @@ def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = No
         # hugetlb_update_hwpoison() -> MF_HUGETLB_FOLIO_PRE_POISONED; counted since a148a2040191.
         return _hwpoison_again(k, folio, subpage, flags, current, MFMsg.HUGE)
     # PROPOSED: under keep, a new raw page of a kept folio is handled as a first error (E9b;
-    # the v3 intent, kernel-semantics.md D.5).
+    # the v3 intent, docs/kernel.md D.5).
     if folio.state is FolioState.FREE:
         # E8: dissolve_free_hugetlb_folio() needs one page of headroom above the reservations.
         hstate = k.hstates[folio.hstate_name]
         if hstate.available >= 1:
             k.dissolve(folio)
             # 6.1: a free 1 GiB page leaves the pool all the same, but the result is Failed
-            # (real-kernel.md §5 item 4). SIMPLIFICATION: its poisoned 4 KiB page is isolated
+            # (docs/kernel.md R5.4). SIMPLIFICATION: its poisoned 4 KiB page is isolated
             # as on later kernels.
             gigantic = folio.hstate_name == "1G"
             if gigantic and not k.behaviour.free_gigantic_recovered:
@@ -289,7 +289,7 @@ def _unpoison_log(k: Kernel, pfn: int, text: str) -> None:
 
 
 def unpoison_memory(k: Kernel, pfn: int) -> int:
-    """unpoison_memory() (E13; the messages in the wording of the version, real-kernel.md §3).
+    """unpoison_memory() (E13; the messages in the wording of the version, docs/kernel.md R3).
 
     Returns 0, or -ENXIO (no such pfn), -EOPNOTSUPP (after any real hardware error), -EBUSY
     (not poisoned: a hugepage's flag is on its head pfn only; still referenced or mapped)."""

@@ -163,7 +163,7 @@ def _cow(k: Kernel, proc: Process, vma: Vma, index: int, addr: int) -> VmFault:
 
     A copy that would read a hardware-poisoned subpage fails as copy_mc does (Tong Tiangen,
     "support recovery from HugePage copy-on-write faults"): HWPOISON_LARGE.
-    SIMPLIFICATION: the poisoned pfn is not queued to memory_failure() here. [L]
+    SIMPLIFICATION: the poisoned pfn is not queued to memory_failure() here (docs/kernel.md E12).
     """
     old = vma.ptes[index].folio
     if old.bad:

@@ -3,19 +3,18 @@ syscalls of the story.
 
 Mirrors: mm/memfd.c memfd_create, fs/open.c ftruncate/fallocate, mm/mmap.c mmap/munmap,
 mm/madvise.c madvise_inject_error, fs/read_write.c read/pread/lseek/write, kernel/sys.c
-prctl(PR_MCE_KILL), kernel/fork.c, kernel/exit.c. Sections (E1...) refer to kernel-semantics.md.
+prctl(PR_MCE_KILL), kernel/fork.c, kernel/exit.c. Rule IDs (E1...) refer to docs/kernel.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import hugetlbfs
+from . import errno, hugetlbfs
 from .batch import LoadBatch, load_many
 from .constants import (
     F_SEAL_EXEC,
@@ -465,7 +464,7 @@ class Process:
     @entry
     def store(self, addr: int, data: bytes) -> Access:
         """Stores of ``data`` (E4, E5; a store to a hardware-poisoned subpage is a machine
-        check too, kernel-semantics.md E5 [L])."""
+        check too, docs/kernel.md E5, marked [open] there)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("store: data must be bytes")
         self._check_range("store", addr, len(data))
@@ -526,7 +525,7 @@ class Process:
         """madvise(MADV_HWPOISON) and madvise(MADV_SOFT_OFFLINE) (madvise_inject_error()).
 
         One raw page per hugepage: the loop takes the page at ``addr``, then steps by the
-        hugepage size (kernel-semantics.md §C). MADV_HWPOISON calls memory_failure(pfn,
+        hugepage size (docs/kernel.md §C). MADV_HWPOISON calls memory_failure(pfn,
         MF_ACTION_REQUIRED | MF_COUNT_INCREASED | MF_SW_SIMULATED): the caller gets SIGBUS AR
         (E7). Returns 0. Raises SyscallError: EINVAL (other advice, or addr not page aligned);
         EPERM (no CAP_SYS_ADMIN); EFAULT (unmapped, or a stock hard-offlined hugepage: E9a);
@@ -565,7 +564,7 @@ class Process:
                     text="MADV_HWPOISON",
                 )
                 # 6.1 injects without MF_ACTION_REQUIRED: the caller is not signalled as
-                # the consumer (real-kernel.md §3).
+                # the consumer (docs/kernel.md R3).
                 flags = MF_COUNT_INCREASED | MF_SW_SIMULATED
                 if self._k.behaviour.madvise_action_required:
                     flags |= MF_ACTION_REQUIRED

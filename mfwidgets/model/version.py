@@ -1,6 +1,6 @@
 """Kernel versions: the behaviours that differ between the kernels the model reproduces.
 
-Each field is one difference that real kernels showed under qemu (real-kernel.md §3, §5); the
+Each field is one difference that real kernels showed under qemu (docs/kernel.md R3, R5); the
 model consults it at the one place the kernel's code differs. 6.12 and 7.3 behaved identically
 in every observed case; 6.1 differs in the ways below. ``Kernel(version=...)`` picks one, and
 ``supports_keep_ue_mapped`` stays independent of it (that version with the PROPOSED series on
@@ -29,7 +29,7 @@ class KernelVersion:
     read_adjusts_hwpoison: bool
     #: An error in a free 1 GiB hugepage is "Recovered". On 6.1 the page still leaves the pool
     #: (nr -1, free -1, HardwareCorrupted +4 kB) but the result is "Failed" and the caller sees
-    #: EBUSY (real-kernel.md §5 item 4).
+    #: EBUSY (docs/kernel.md R5.4).
     free_gigantic_recovered: bool
     #: /sys/devices/system/node/node<N>/memory_failure/ statistics exist (v6.6).
     node_mf_stats: bool

@@ -51,7 +51,7 @@ def _memory_failure(e: TraceEvent, events: Sequence[TraceEvent], s: Session) -> 
             f"{where}: the hugepage was free, so the kernel dissolved it at once "
             "(nr_hugepages - 1); only the bad 4 KiB page stays isolated."
         )
-        if e.mf_result != "Recovered":  # 6.1, a free 1 GiB page (real-kernel.md §5 item 4)
+        if e.mf_result != "Recovered":  # 6.1, a free 1 GiB page (docs/kernel.md R5.4)
             text += " This kernel reports it as Failed all the same."
         return text
     if e.mf_result == "Failed":

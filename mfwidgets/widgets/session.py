@@ -210,9 +210,7 @@ class Session:
 
 
 def _not_in_guest(a: Action) -> OSError:
-    import errno
-
-    from ..model import SyscallError
+    from ..model import SyscallError, errno
 
     return SyscallError(
         errno.EFAULT,

@@ -1,7 +1,7 @@
 """changes.py: the recorded kernels against each other and against the model, grouped.
 
 The exact results come from the committed recordings of 6.1 and 6.12 (scenarios A, M and Z);
-real-kernel.md §3 is the source of the groups.
+docs/kernel.md R3 is the source of the groups.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_6_1_to_6_12_compares_every_step_of_the_common_scenarios() -> None:
 
 @pytest.mark.skipif("7.3" not in recorded_kernels(), reason="no 7.3 recording yet")
 def test_6_12_and_7_3_behaved_identically() -> None:
-    """real-kernel.md §3: 6.12.117 and 7.3.4 behaved identically in all observed cases."""
+    """docs/kernel.md R3: 6.12.117 and 7.3.4 behaved identically in all observed cases."""
     pair = _pair("6.12", "7.3")
     assert pair.compared > 0
     assert pair.differences == ()

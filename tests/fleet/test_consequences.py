@@ -1,4 +1,4 @@
-"""The consequence table is measured on the kernel model (kernel-semantics.md E4-E11, B.3)."""
+"""The consequence table is measured on the kernel model (docs/kernel.md E4-E11, B.3)."""
 
 from __future__ import annotations
 

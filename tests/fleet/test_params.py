@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import errno
-
 import pytest
 
 from mfwidgets.fleet import FleetParams, describe
-from mfwidgets.model import SyscallError
+from mfwidgets.model import SyscallError, errno
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,9 @@
-"""Every error row of kernel-semantics.md §(c) the model can express (plus the E2, E10, E13, E14
+"""Every error row of docs/kernel.md §C the model can express (plus the E2, E10, E13, E14
 details behind them), each asserting the exact errno, that the message names the call, and
-that the failed call changed no state (api.md "Errors")."""
+that the failed call changed no state (docs/api.md "Errors")."""
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 HPS = mf.SZ_2M
@@ -91,7 +91,7 @@ def fingerprint(k: mf.Kernel) -> dict[str, Any]:
 
 
 def _errname(err: int) -> str:
-    return "EHWPOISON" if err == mf.EHWPOISON else errno.errorcode[err]
+    return errno.errorcode[err]
 
 
 def assert_fails(
@@ -247,7 +247,7 @@ def test_memfd_create_size_without_hugetlb_is_einval(kp, flags):
 @pytest.mark.parametrize("version", ["7.3", "6.12"])
 @pytest.mark.parametrize("flag", [mf.MFD_NOEXEC_SEAL, mf.MFD_EXEC], ids=["NOEXEC_SEAL", "EXEC"])
 def test_memfd_create_exec_flags_with_hugetlb_succeed_on_6_12_and_7_3(version, flag):
-    """real-kernel.md §3: MFD_NOEXEC_SEAL|MFD_HUGETLB and MFD_EXEC|MFD_HUGETLB give an fd."""
+    """docs/kernel.md R3: MFD_NOEXEC_SEAL|MFD_HUGETLB and MFD_EXEC|MFD_HUGETLB give an fd."""
     k = mf.Kernel(hugepages={"2M": 8}, version=version)
     p = k.spawn("probe")
     fd = p.memfd_create("x", flag | mf.MFD_HUGETLB)
@@ -404,7 +404,7 @@ def test_pread_inside_poisoned_raw_page_is_eio(keep, offset, count):
 
 @POLICIES
 def test_read_inside_poisoned_raw_page_is_eio_and_keeps_position(keep):
-    """real-kernel.md §5.1: an EIO read() leaves the file position where it was."""
+    """docs/kernel.md R5.1: an EIO read() leaves the file position where it was."""
     k, p, fd, addr = mapped_memfd(keep)
     _poison(p, addr + 3 * PS)
     assert p.lseek(fd, 3 * PS + 8) == 3 * PS + 8
@@ -414,7 +414,7 @@ def test_read_inside_poisoned_raw_page_is_eio_and_keeps_position(keep):
 
 @POLICIES
 def test_pread_into_next_hugepage_poisoned_at_continuation_is_eio(keep):
-    """E6 edge case (real-kernel.md §3): healthy hugepage k, then raw page 0 of k+1 poisoned."""
+    """E6 edge case (docs/kernel.md R3): healthy hugepage k, then raw page 0 of k+1 poisoned."""
     k, p, fd, addr = mapped_memfd(keep)
     _poison(p, addr + HPS)
     assert_fails(k, lambda: p.pread(fd, 2 * PS, HPS - PS), errno.EIO, "pread")
@@ -445,7 +445,7 @@ def test_madvise_unmapped_address_is_efault(advice, where):
 @pytest.mark.parametrize("sub", [3, 0, 4, 511], ids=["same", "head", "next", "last"])
 def test_madvise_stock_on_hard_offlined_hugepage_is_efault(sub):
     """E9(a) stock + MADV: GUP fails: EFAULT, no memory_failure(), no dmesg, no counter
-    change (real-kernel.md §3 "second MADV_HWPOISON")."""
+    change (docs/kernel.md R3 "second MADV_HWPOISON")."""
     k, p, _, addr = mapped_memfd(keep=False)
     _poison(p, addr + 3 * PS)
     assert_fails(
@@ -628,7 +628,7 @@ def test_unpoison_after_hw_memory_failure_is_eopnotsupp():
 
 @pytest.mark.parametrize("where", ["in-use", "leaked"])
 def test_unpoison_raw_tail_pfn_is_ebusy_already_unpoisoned(where):
-    """real-kernel.md §5.3: a tail pfn of a poisoned hugepage is never "poisoned" itself."""
+    """docs/kernel.md R5.3: a tail pfn of a poisoned hugepage is never "poisoned" itself."""
     if where == "leaked":
         k, head = _leaked_stock()
     else:

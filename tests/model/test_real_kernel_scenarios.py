@@ -1,9 +1,9 @@
-"""The scenarios real kernels ran under qemu (real-kernel.md §2), replayed on the model.
+"""The scenarios real kernels ran under qemu (docs/kernel.md R2), replayed on the model.
 
-Ground truth: real-kernel.md §3 (the stock policy, on a model Kernel with
+Ground truth: docs/kernel.md R3 (the stock policy, on a model Kernel with
 ``supports_keep_ue_mapped=False``): the "6.12.117 and 7.3.4" column, and where a test is
 parametrized over ``version``, the 6.1.192 column for ``Kernel(version="6.1")``. The
-keep-policy counterparts at the end follow kernel-semantics.md E5, E7, E9 and E11
+keep-policy counterparts at the end follow docs/kernel.md E5, E7, E9 and E11
 (``Kernel(supports_keep_ue_mapped=True)`` with a memfd created with MFD_MF_KEEP_UE_MAPPED).
 
 Every step checks exact outcomes: the return value or errno, every field of every SigInfo
@@ -17,12 +17,12 @@ zeros: each hugepage h is filled with the byte 0xA0 + h and, at a few probe subp
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterable, Mapping
 
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 HPS = {"2M": mf.SZ_2M, "1G": mf.SZ_1G}
@@ -924,7 +924,7 @@ def test_H_AR_load_machine_check(version: str) -> None:
 
 
 # ================================================================================================
-# Keep-policy counterparts (kernel-semantics.md E5, E7, E9, E11)
+# Keep-policy counterparts (docs/kernel.md E5, E7, E9, E11)
 # ================================================================================================
 KEEP = mf.MFD_MF_KEEP_UE_MAPPED
 

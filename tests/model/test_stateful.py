@@ -10,12 +10,11 @@ calls it in an @invariant, and checks rules the model's own invariants do not:
 
 Each rule catches only the OSErrors the kernel may legitimately answer with for that call
 (listed per rule), and ProcessLookupError for a process that had already exited. memfd_create
-is checked against an oracle of its flag rules (kernel-semantics.md §C, A.2, A.3).
+is checked against an oracle of its flag rules (docs/kernel.md §C, A.2, A.3).
 """
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,6 +31,7 @@ from hypothesis.stateful import (
 )
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 KEEP = mf.MFD_MF_KEEP_UE_MAPPED

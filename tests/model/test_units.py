@@ -1,15 +1,15 @@
-"""Unit tests, module by module, each asserting whole values (kernel-semantics.md, api.md)."""
+"""Unit tests, module by module, each asserting whole values (docs/kernel.md, docs/api.md)."""
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import itertools
 
 import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 from mfwidgets.model.contents import Contents
 from mfwidgets.model.hugetlbfs import hwpoison_safe_bytes, read_plan
 
@@ -695,7 +695,7 @@ def test_kernel_argument_validation(kwargs, match):
 
 @pytest.mark.parametrize("version", ["7.3", "6.12", "6.1"])
 def test_kernel_accepts_the_modelled_versions(version):
-    """api.md: version "7.3" (default), "6.12", "6.1"."""
+    """docs/api.md: version "7.3" (default), "6.12", "6.1"."""
     k = mf.Kernel(hugepages={"2M": 1}, version=version)
     assert k.version == version == k.behaviour.name
     assert mf.Kernel().version == "7.3"

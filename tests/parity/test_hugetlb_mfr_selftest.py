@@ -8,18 +8,17 @@ BUS_MCEERR_AR with si_addr_lsb = PAGE_SHIFT and madvise must succeed), reads eve
 (software poison leaves the data intact and the page stays mapped), then ftruncate(fd, 0)
 and checks that nr_hugepages dropped by exactly one.
 
-Spec: kernel-semantics.md A.1, A.3, A.4, E1, E7, E9b, E11, B.1, §C; the stock side follows
-real-kernel.md §3 (6.12/7.3 column), which wins where the two disagree.
+Spec: docs/kernel.md A.1, A.3, A.4, E1, E7, E9b, E11, B.1, §C; the stock side follows
+docs/kernel.md R3 (6.12/7.3 column), which wins where the two disagree.
 """
 
 from __future__ import annotations
-
-import errno
 
 import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 NR_HUGEPAGES = 4
@@ -212,7 +211,7 @@ def test_stock_same_scenario(size: str) -> None:
     )
     assert p.virt_to_pfn(addr) is None  # the hugepage is unmapped (pagemap: not present)
 
-    # Second MADV_HWPOISON on another raw page of hugepage 0: GUP fails, EFAULT (real-kernel §3).
+    # Second MADV_HWPOISON on another raw page of hugepage 0: GUP fails, EFAULT (docs/kernel.md R3).
     nlog = len(k.dmesg())
     with pytest.raises(OSError) as exc:
         p.madvise(addr + second * PS, PS, mf.MADV_HWPOISON)
@@ -238,7 +237,7 @@ def test_stock_same_scenario(size: str) -> None:
     assert p.verify(addr + hps, length - hps, 0xAB) == mf.Access(True, None, None, None)
     assert len(p.signals) == nsig
 
-    # ftruncate(0): the poisoned hugepage is leaked (E2/E11 stock; real-kernel §3 close row).
+    # ftruncate(0): the poisoned hugepage is leaked (E2/E11 stock; docs/kernel.md R3 close row).
     nlog = len(k.dmesg())
     p.ftruncate(fd, 0)
     assert k.dmesg()[nlog:] == []

@@ -8,18 +8,17 @@ chunk sizes 0x800, 0x1000, 0x2000, 0x4000 checks that read() returns the whole f
 MADV_HWPOISON of one raw page read() stops exactly in front of it, and that reading can resume
 after an lseek past it.
 
-Spec: kernel-semantics.md E6 (same for stock and keep), §C read/write rows; real-kernel.md §3
+Spec: docs/kernel.md E6 (same for stock and keep), §C read/write rows; docs/kernel.md R3
 read rows (6.12 and 7.3 column) and §5 item 1 (an EIO read() does not move the file position).
 """
 
 from __future__ import annotations
 
-import errno
-
 import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 
 PS = mf.PAGE_SIZE
 HPS = mf.SZ_2M
@@ -163,10 +162,10 @@ def test_selftest_replay(policy: str, chunk: int) -> None:
     assert len(data) == HPS // 2 - max(2 * PS, chunk)
 
 
-# -- real-kernel.md §3 read rows (6.12 / 7.3) -----------------------------------------------------
+# -- docs/kernel.md R3 read rows (6.12 / 7.3) ----------------------------------------------
 def three_hugepages(policy: str):
     """3 hugepages; poisoned raw pages: hugepage 0 subpage 3, hugepage 1 subpage 0,
-    hugepage 2 subpage 5 (scenario A and R of real-kernel.md §2)."""
+    hugepage 2 subpage 5 (scenario A and R of docs/kernel.md R2)."""
     k, p, fd, addr, content = make_file(policy, nr_hugepages=3)
     for hp, sp in ((0, 3), (1, 0), (2, 5)):
         poison(k, p, addr + hp * HPS + sp * PS, policy)
@@ -219,7 +218,7 @@ def test_read_eio_leaves_position_short_read_advances(policy: str) -> None:
     with pytest.raises(OSError) as exc:
         p.read(fd, 0x2000)
     assert exc.value.errno == errno.EIO
-    assert tell(p, fd) == 0x1FF000  # real-kernel.md §5 item 1: not advanced
+    assert tell(p, fd) == 0x1FF000  # docs/kernel.md R5.1: not advanced
 
     assert p.lseek(fd, 0x403000) == 0x403000
     assert p.read(fd, 8192) == content[0x403000:0x405000]

@@ -435,7 +435,7 @@ class VoilaServer:
 
 @pytest.fixture(scope="module")
 def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
-    """`python -m voila dashboard.ipynb`, as ecosystem.md's "Voila check" runs it."""
+    """`python -m voila dashboard.ipynb`, as a learner runs it."""
     dashboard = REPO / "notebooks" / "dashboard.ipynb"
     if not dashboard.exists():
         _unavailable(f"{dashboard.relative_to(REPO)} does not exist yet")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import errno
-
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model import errno
 from mfwidgets.widgets import Action, Session, Setup
 from mfwidgets.widgets.parts import counter_changes
 
@@ -122,7 +121,7 @@ def test_explorer_shows_the_kernels_refusal_in_the_banner_and_keeps_the_world() 
 
 def test_explorer_kernel_choice_picks_the_version() -> None:
     """The same click on 7.3 and on 6.1 (stock): MADV_HWPOISON signals the injecting VMM (AR)
-    on 7.3 only (real-kernel.md §3); the hugepage is hard-offlined on both."""
+    on 7.3 only (docs/kernel.md R3); the hugepage is hard-offlined on both."""
     ex = mf.Explorer(series=False, keep_ue_mapped=False)
     assert ex._kernel_choice.value == "7.3 stock"
     assert list(ex._kernel_choice.options) == [
