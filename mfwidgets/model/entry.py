@@ -69,16 +69,15 @@ def int_args(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         params = list(inspect.signature(fn).parameters)
-        where = {name: params.index(name) for name in names}  # positions, self included
+        where = tuple((name, params.index(name)) for name in names)  # positions, self included
         call = fn.__name__
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> R:
-            if any(i < len(args) for i in where.values()):
-                args = list(args)  # type: ignore[assignment]
-            for name, i in where.items():
+            for name, i in where:
                 if i < len(args):
-                    args[i] = int_arg(call, name, args[i])  # type: ignore[index]
+                    if type(args[i]) is not int:  # the common case costs one type check
+                        args = (*args[:i], int_arg(call, name, args[i]), *args[i + 1 :])
                 elif name in kwargs:
                     kwargs[name] = int_arg(call, name, kwargs[name])
             return fn(*args, **kwargs)
