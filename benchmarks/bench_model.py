@@ -26,8 +26,12 @@ import resource
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mfwidgets import Kernel, Process
 
 GIB = 1 << 30
 PAGE = 4096
@@ -38,44 +42,7 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_model(nr: int, errors: int, loads: int, seed: int) -> dict[str, float]:
-    import mfwidgets as mf
-
-    base = _rss_mib()
-    t = {}
-    t0 = time.perf_counter()
-    k = mf.Kernel(hugepages={"1G": nr}, supports_keep_ue_mapped=True, seed=seed)
-    p = k.spawn("vmm", handle_sigbus=True)
-    fd = p.memfd_create("guest", mf.MFD_HUGETLB | mf.MFD_HUGE_1GB | mf.MFD_MF_KEEP_UE_MAPPED)
-    p.ftruncate(fd, nr * GIB)
-    addr = p.mmap(nr * GIB, mf.PROT_READ | mf.PROT_WRITE, mf.MAP_SHARED, fd)
-    p.fill(addr, nr * GIB, FILL)
-    t["fill"] = time.perf_counter() - t0
-
-    rng = np.random.default_rng(seed)
-    t0 = time.perf_counter()
-    pfns = [p.virt_to_pfn(addr + int(i) * GIB) for i in range(nr)]
-    victims = rng.choice(nr * (GIB // PAGE), size=errors, replace=False)
-    for page in victims:
-        folio, sub = divmod(int(page), GIB // PAGE)
-        k.hw_ue(pfns[folio] + sub, detect="scrub")
-    t["inject"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    offsets = rng.integers(0, nr * GIB // 8, size=loads) * 8
-    good = bad = 0
-    for off in offsets:
-        if p.verify(addr + int(off), 8, FILL).ok:
-            good += 1
-        else:
-            bad += 1
-    t["loads"] = time.perf_counter() - t0
-    t["good"], t["sigbus"] = good, bad
-    t["peak_mib"] = _rss_mib() - base
-    return t
-
-
-def _guest(nr: int, seed: int = 0) -> tuple[object, object, int]:
+def _guest(nr: int, seed: int = 0) -> tuple[Kernel, Process, int]:
     """A keep-policy host of ``nr`` filled 1 GiB pages in one memfd: (kernel, vmm, addr)."""
     import mfwidgets as mf
 
@@ -88,24 +55,51 @@ def _guest(nr: int, seed: int = 0) -> tuple[object, object, int]:
     return k, p, addr
 
 
+def _scrub(k: Kernel, p: Process, addr: int, nr: int, errors: int, seed: int) -> None:
+    """``errors`` hardware errors on distinct random 4 KiB pages, reported by the scrubber."""
+    rng = np.random.default_rng(seed)
+    pfns = [p.virt_to_pfn(addr + i * GIB) or 0 for i in range(nr)]
+    for page in rng.choice(nr * (GIB // PAGE), size=errors, replace=False):
+        folio, sub = divmod(int(page), GIB // PAGE)
+        k.hw_ue(pfns[folio] + sub, detect="scrub")
+
+
+def run_model(nr: int, errors: int, loads: int, seed: int) -> dict[str, float]:
+    base = _rss_mib()
+    t = {}
+    t0 = time.perf_counter()
+    k, p, addr = _guest(nr, seed)
+    t["fill"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    _scrub(k, p, addr, nr, errors, seed)
+    t["inject"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    offsets = np.random.default_rng(seed + 1).integers(0, nr * GIB // 8, size=loads) * 8
+    good = bad = 0
+    for off in offsets:
+        if p.verify(addr + int(off), 8, FILL).ok:
+            good += 1
+        else:
+            bad += 1
+    t["loads"] = time.perf_counter() - t0
+    t["good"], t["sigbus"] = good, bad
+    t["peak_mib"] = _rss_mib() - base
+    return t
+
+
 def run_load_many(nr: int, errors: int, loads: int, seed: int) -> dict[str, float]:
     """``load_many`` of ``loads`` random 8-byte loads, with ``errors`` scrubbed hardware errors
     on the host and with none (the same loads)."""
-    import mfwidgets as mf
 
-    k, p, addr = _guest(1)  # warm up (numpy's first isin/searchsorted) outside the timing
-    assert isinstance(k, mf.Kernel) and isinstance(p, mf.Process)
+    k, p, addr = _guest(1)  # warm up numpy's first calls outside the timing
     k.hw_ue(p.virt_to_pfn(addr) or 0)
     p.load_many(addr + np.arange(100) * PAGE, 8)
     out: dict[str, float] = {}
     for name, n_err in (("clean", 0), ("errors", errors)):
         k, p, addr = _guest(nr, seed)
-        assert isinstance(k, mf.Kernel) and isinstance(p, mf.Process)
-        rng = np.random.default_rng(seed)
-        pfns = [p.virt_to_pfn(addr + i * GIB) for i in range(nr)]
-        for page in rng.choice(nr * (GIB // PAGE), size=n_err, replace=False):
-            folio, sub = divmod(int(page), GIB // PAGE)
-            k.hw_ue(pfns[folio] + sub, detect="scrub")  # type: ignore[operator]
+        _scrub(k, p, addr, nr, n_err, seed)
         offsets = np.random.default_rng(seed + 1).integers(0, nr * GIB // 8, size=loads) * 8
         t0 = time.perf_counter()
         batch = p.load_many(addr + offsets, 8)
@@ -118,10 +112,7 @@ def run_log_memory(events: int) -> dict[str, float]:
     """Memory a long session's trace and log take: a latent error on a kept hugepage, loaded
     again and again (each load: a machine check, memory_failure(), a SIGBUS, log lines),
     until ``events`` events were logged."""
-    import mfwidgets as mf
-
     k, p, addr = _guest(1)
-    assert isinstance(k, mf.Kernel) and isinstance(p, mf.Process)
     pfn = p.virt_to_pfn(addr)
     assert pfn is not None
     k.hw_ue(pfn + 7)

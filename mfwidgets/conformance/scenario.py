@@ -399,14 +399,14 @@ def scenario_z(size: str) -> Scenario:
     }
 
 
-def scenario_t(size: str) -> Scenario:
-    """T: one process, two mappings of the poisoned hugepage: ``map_1`` maps only hugepage 1
-    (from file offset one hugepage), then ``map_all`` the whole memfd. MADV_HWPOISON of
-    subpage 3 of hugepage 1 through the second: the kernel's kill list has one entry per
-    mapping, the task gets one SIGBUS (a standard signal that is pending is not queued again);
-    which address it carries tells which entry came first."""
+def _two_mappings(size: str, name: str, poison: Step) -> Scenario:
+    """One process, two mappings of the poisoned hugepage: ``map_1`` maps only hugepage 1
+    (from file offset one hugepage), then ``map_all`` the whole memfd; ``poison`` hits
+    subpage 3 of hugepage 1 through the second. The kernel's kill list has one entry per
+    mapping, the task gets one SIGBUS (a standard signal that is pending is not queued
+    again); which address it carries tells which entry came first."""
     return {
-        "name": _name("T", size),
+        "name": _name(name, size),
         "hugepagesize": size,
         "steps": [
             _s("memfd_create", flags=_hugetlb(size)),
@@ -414,7 +414,7 @@ def scenario_t(size: str) -> Scenario:
             _s("mmap", "map_1", hugepages=1, pgoff=1),
             _s("mmap", "map_all", hugepages=2),
             _s("fill"),
-            _s("madvise_hwpoison", "madv", hugepage=1, subpage=3),
+            poison,
             _s("load", "load_poisoned", hugepage=1, subpage=3, byte=0x11),
             _s("munmap", "unmap_all"),
             _s("load", "map_1_load_poisoned", hugepage=0, subpage=3, byte=0x11),
@@ -422,29 +422,18 @@ def scenario_t(size: str) -> Scenario:
             _s("close"),
         ],
     }
+
+
+def scenario_t(size: str) -> Scenario:
+    """T: two mappings (``_two_mappings``), MADV_HWPOISON."""
+    return _two_mappings(size, "T", _s("madvise_hwpoison", "madv", hugepage=1, subpage=3))
 
 
 def scenario_t_ar(size: str) -> Scenario:
-    """T_AR: as T, with a data-load machine check (SRAR) instead of MADV_HWPOISON: the child
-    that consumes it has both mappings (inherited)."""
-    return {
-        "name": _name("T_AR", size),
-        "hugepagesize": size,
-        "boot": "mce2",
-        "steps": [
-            _s("memfd_create", flags=_hugetlb(size)),
-            _s("ftruncate", hugepages=2),
-            _s("mmap", "map_1", hugepages=1, pgoff=1),
-            _s("mmap", "map_all", hugepages=2),
-            _s("fill"),
-            _s("mce_srar", "srar", hugepage=1, subpage=3, byte=0x11),
-            _s("load", "load_poisoned", hugepage=1, subpage=3, byte=0x11),
-            _s("munmap", "unmap_all"),
-            _s("load", "map_1_load_poisoned", hugepage=0, subpage=3, byte=0x11),
-            _s("munmap", "unmap_1"),
-            _s("close"),
-        ],
-    }
+    """T_AR: two mappings, a data-load machine check (SRAR) instead: the child that consumes
+    it has both mappings (inherited). In a boot of its own: see the module docstring."""
+    srar = _s("mce_srar", "srar", hugepage=1, subpage=3, byte=0x11)
+    return {**_two_mappings(size, "T_AR", srar), "boot": "mce2"}
 
 
 HP = HPS["2M"]

@@ -81,8 +81,9 @@ def _plain(
         bad = [i * nr_sub + s for i, pte in ptes for s in pte.folio.bad]
         if bad:
             subpage = (rel & ((1 << vma.shift) - 1)) >> PAGE_SHIFT
-            keys = np.fromiter(bad, dtype=np.int64, count=len(bad))
-            good &= ~np.isin(index * nr_sub + subpage, keys)
+            keys = np.sort(np.fromiter(bad, dtype=np.int64, count=len(bad)))
+            probe = index * nr_sub + subpage
+            good &= keys[np.minimum(np.searchsorted(keys, probe), len(keys) - 1)] != probe
         plain[hit[good]] = True
     return plain
 
