@@ -191,7 +191,8 @@ class Kernel:
         """Generate a signal (force_sig_mceerr(), force_sig_fault()): it is pending until the
         task returns to user space (``return_to_user()``). A standard signal that is pending
         already is not queued a second time (legacy_queue() in kernel/signal.c): kill_procs()
-        may send one SIGBUS per mapping of a poisoned page, the task sees the first one only.
+        may send one SIGBUS per mapping of a poisoned page, the task sees the first one only
+        (docs/kernel.md E7, recorded in scenarios T and T_AR).
 
         Returns the SigInfo the task will see. A SIGBUS with no handler (or any SIGSEGV) kills
         the process when the current call returns (force_sig_mceerr resets a blocked or
