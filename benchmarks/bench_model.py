@@ -55,9 +55,11 @@ def _guest(nr: int, seed: int = 0) -> tuple[Kernel, Process, int]:
     return k, p, addr
 
 
-def _scrub(k: Kernel, p: Process, addr: int, nr: int, errors: int, seed: int) -> None:
-    """``errors`` hardware errors on distinct random 4 KiB pages, reported by the scrubber."""
-    rng = np.random.default_rng(seed)
+def _scrub(
+    k: Kernel, p: Process, addr: int, nr: int, errors: int, rng: np.random.Generator
+) -> None:
+    """``errors`` hardware errors on distinct random 4 KiB pages, reported by the scrubber
+    (the same draws as DenseHost's, from the same ``rng``)."""
     pfns = [p.virt_to_pfn(addr + i * GIB) or 0 for i in range(nr)]
     for page in rng.choice(nr * (GIB // PAGE), size=errors, replace=False):
         folio, sub = divmod(int(page), GIB // PAGE)
@@ -71,12 +73,13 @@ def run_model(nr: int, errors: int, loads: int, seed: int) -> dict[str, float]:
     k, p, addr = _guest(nr, seed)
     t["fill"] = time.perf_counter() - t0
 
+    rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    _scrub(k, p, addr, nr, errors, seed)
+    _scrub(k, p, addr, nr, errors, rng)
     t["inject"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    offsets = np.random.default_rng(seed + 1).integers(0, nr * GIB // 8, size=loads) * 8
+    offsets = rng.integers(0, nr * GIB // 8, size=loads) * 8
     good = bad = 0
     for off in offsets:
         if p.verify(addr + int(off), 8, FILL).ok:
@@ -99,7 +102,7 @@ def run_load_many(nr: int, errors: int, loads: int, seed: int) -> dict[str, floa
     out: dict[str, float] = {}
     for name, n_err in (("clean", 0), ("errors", errors)):
         k, p, addr = _guest(nr, seed)
-        _scrub(k, p, addr, nr, n_err, seed)
+        _scrub(k, p, addr, nr, n_err, np.random.default_rng(seed))
         offsets = np.random.default_rng(seed + 1).integers(0, nr * GIB // 8, size=loads) * 8
         t0 = time.perf_counter()
         batch = p.load_many(addr + offsets, 8)
