@@ -67,6 +67,8 @@ class KernelPanic(RuntimeError):
 class Kernel:
     # CONFIG_DEBUG_VM: run check_invariants() after every outermost call (tests turn it on).
     debug_vm = False
+    # Exited processes kept in ``processes`` (see forget_exited()).
+    exited_kept = 1024
 
     """A simulated Linux kernel with HugeTLB pools.
 
@@ -123,6 +125,7 @@ class Kernel:
         self._folio_pfns: list[int] = []  # head pfns of self.folios, ascending, for bisect
         self._next_pfn = FIRST_PFN
         self.processes: list[Process] = []
+        self._nr_exited = 0  # exited processes still in ``processes``
         self.memfds: list[Memfd] = []
         self._next_pid = 1000
         self.doomed: list[Process] = []
@@ -177,6 +180,24 @@ class Kernel:
     def new_pid(self) -> int:
         self._next_pid += 1
         return self._next_pid - 1
+
+    def forget_exited(self) -> None:
+        """A process exited. Like zombies that init reaps, exited processes leave
+        ``processes`` in the end: the newest ``exited_kept`` stay for a notebook to look at,
+        so a long session (a guest killed and rebooted every tick) stays bounded. Trimmed
+        when twice as many have piled up, so an exit costs O(1) on average."""
+        self._nr_exited += 1
+        if self._nr_exited <= 2 * self.exited_kept:
+            return
+        drop = self._nr_exited - self.exited_kept
+        kept = []
+        for proc in self.processes:
+            if drop and not proc.alive:
+                drop -= 1
+            else:
+                kept.append(proc)
+        self.processes = kept
+        self._nr_exited = self.exited_kept
 
     def live_processes(self) -> list[Process]:
         return [p for p in self.processes if p.alive]

@@ -663,3 +663,4 @@ class Process:
             else ("killed" if killed else "exited")
         )
         k.emit(EventKind.EXIT, pid=self.pid, text=f"{self.comm}:{self.pid} {why}")
+        k.forget_exited()
