@@ -397,8 +397,13 @@ def _as_int(answer: object, example: str) -> int:
     if isinstance(answer, str):
         raise _Malformed(f"answer an int such as {example}, without quotes (you gave a string).")
     if hasattr(answer, "__index__"):
-        return int(answer.__index__())
-    raise _Malformed(f"answer an int such as {example}, not {type(answer).__name__}.")
+        try:
+            return int(answer.__index__())
+        except (TypeError, ValueError):  # e.g. a numpy array of several values
+            pass
+    size = getattr(answer, "size", None)
+    what = type(answer).__name__ + (f" of {size} values" if isinstance(size, int) else "")
+    raise _Malformed(f"answer one int such as {example}, not a {what}.")
 
 
 def _as_read_result(answer: object) -> int | str:
@@ -418,6 +423,8 @@ def _as_names(answer: object) -> frozenset[str]:
         items = [answer]
     elif isinstance(answer, (list, tuple, set, frozenset)):
         items = answer
+    elif callable(getattr(answer, "tolist", None)) and isinstance(answer.tolist(), list):  # type: ignore[attr-defined]
+        items = answer.tolist()  # type: ignore[attr-defined]  # a numpy array of names
     else:
         raise _Malformed('answer a list of process names, e.g. ["vmm", "backup"], or [].')
     if not all(isinstance(i, str) for i in items):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 import mfwidgets as mf
@@ -219,3 +220,17 @@ def test_solutions_enabled_reads_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_exercises_module_is_reachable_lazily() -> None:
     assert mf.exercises is E
     assert mf.teaching.tlb_reach("1T", "1G", 1).entries_needed == 1024
+
+
+def test_a_numpy_array_answer_gets_a_hint_not_an_exception(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ex = E.make("numpy")
+    assert E.check_si_addr_lsb(ex, np.array([12, 21])) is False
+    out = capsys.readouterr().out
+    assert "is not an answer of the right kind" in out
+    assert "answer one int such as 12, not a ndarray of 2 values." in out
+    assert E.check_read_result(ex, np.zeros(3)) is False
+    assert "not a ndarray of 3 values" in capsys.readouterr().out
+    right = E.solution(ex, "who_gets_sigbus")
+    assert E.check_who_gets_sigbus(ex, np.array(sorted(right))) is True

@@ -31,11 +31,12 @@ Usage (as root, on a Debian 12 host)::
     python -m mfwidgets.conformance --kernel 6.1 --out DIR --transcript DIR/6.1.serial.log
     python -m mfwidgets.conformance --recorded --out DIR              # no qemu: the recordings
 
-writes ``DIR/<kernel>.serial.log`` (raw transcript, both boots), ``DIR/<kernel>.json``
+writes ``DIR/<kernel>.serial.log`` (raw transcript, every boot), ``DIR/<kernel>.json``
 (normalized results and the scenarios run), ``DIR/<kernel>.timings.json`` and one
 ``DIR/report.md`` and ``.html`` for all the kernels run (scenario x step x observable x kernel:
 match, or the real and model values side by side, with the reason if it is a known difference:
-``known.py``). It takes 40 to 48 s per kernel once downloaded (2 min 12 s for all three). The
+``known.py``). It takes 2 min 25 s to 3 min 49 s per kernel once downloaded, on 2 busy cores
+(three boots each; 9 min 9 s for all three). The
 exit status is 0 if the guest finished every boot; mismatches are reported, not fatal
 (tests/conformance decides).
 

@@ -82,12 +82,14 @@ class BootSpec:
 
 
 #: main: every scenario but the machine checks (10G: room for the six 1 GiB pages);
-#: mce: an Intel CPU model (MCG_SER_P, so the guest handles SRAO/SRAR), CPU 1 kept quiet for
-#: the loading child (docs/kernel.md R2; isolcpus=1 also keeps the scheduler's load balancing
-#: off it, where an SRAR would land in the kernel and panic it).
+#: mce, and mce2 (5G: room for two 1 GiB pages): an Intel CPU model (MCG_SER_P, so the guest
+#: handles SRAO/SRAR), CPU 1 kept quiet for the loading child (docs/kernel.md R2; isolcpus=1
+#: also keeps the scheduler's load balancing off it, where an SRAR would land in the kernel
+#: and panic it).
 BOOTS = {
     "main": BootSpec("max", "10G"),
     "mce": BootSpec("Skylake-Server", "2G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
+    "mce2": BootSpec("Skylake-Server", "5G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
 }
 #: docs/kernel.md R4: (MCi_STATUS, MCG_STATUS, MCi_MISC) of each machine check
 MCE_EVENTS = {
@@ -346,8 +348,8 @@ def boot(
 def run_live(
     version: str, scenarios: list[Scenario], out: Path, cache: Path = DEFAULT_CACHE
 ) -> tuple[str, Timings]:
-    """Fetch, build, boot once per boot the scenarios need (``main``; ``mce`` for the machine
-    checks); returns the transcript, every boot's one after the other (also written to
+    """Fetch, build, boot once per boot the scenarios need (``main``; ``mce``, ``mce2`` for
+    the machine checks); returns the transcript, every boot's one after the other (also written to
     ``out/<version>.serial.log``), and the timings."""
     t = Timings()
     out.mkdir(parents=True, exist_ok=True)

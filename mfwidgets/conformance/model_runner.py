@@ -17,6 +17,7 @@ from ..model import constants as C
 from ..model import errno
 from ..model.kernel import Kernel
 from ..model.process import Process
+from ..model.trace import EventKind
 from .normalize import Context, StepResult, actor, deltas, dmesg_order, empty_step
 from .scenario import BOOT_POOLS, HPS, KB, PS, Scenario, Step, boot_of, boots, validate
 
@@ -149,7 +150,8 @@ class _Run:
         length = st.get("hugepages", 1) * self.hps
         proc = self.peer if st.get("peer") else self.p
         assert proc is not None
-        addr = proc.mmap(length, C.PROT_READ | C.PROT_WRITE, C.MAP_SHARED, self.memfd())
+        offset = st.get("pgoff", 0) * self.hps
+        addr = proc.mmap(length, C.PROT_READ | C.PROT_WRITE, C.MAP_SHARED, self.memfd(), offset)
         self.ctx.add_map(addr, length, actor(st))
         if proc is self.peer:
             self.peer_maps.append((addr, length))
@@ -167,6 +169,8 @@ class _Run:
         else:
             self.p.munmap(self.base, self.maplen)
             self.maps.pop()
+            if self.maps:  # the guest goes back to the mapping before
+                self.base, self.maplen = self.maps[-1]
         return 0
 
     def fill(self, st: Step, r: StepResult) -> Any:
@@ -346,13 +350,12 @@ def run_scenario(
     run = _Run(k, scenario)
     results: list[StepResult] = []
     before = counters(k)
-    log = len(k.dmesg())
     for i, st in enumerate(scenario["steps"]):
+        seq = k.seq
         r = run.step(i, st)
-        lines = k.dmesg()
-        normal = (run.ctx.line(line, actor(st)) for line in lines[log:])
+        lines = [e.text for e in k.trace.since(seq) if e.kind is EventKind.PRINTK and e.text]
+        normal = (run.ctx.line(line, actor(st)) for line in lines)
         r["dmesg"] = dmesg_order([n for n in normal if n is not None])
-        log = len(lines)
         after = counters(k)
         r["counters"] = deltas(before, after)
         before = after

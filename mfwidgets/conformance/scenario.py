@@ -1,12 +1,15 @@
 """The scenario format: what both the model and a real kernel run.
 
 A scenario is plain data (JSON-serializable): ``{"name": "A", "hugepagesize": "2M", "steps":
-[...]}``, with ``"boot": "mce"`` for the scenarios of the machine-check boot (default
-``"main"``). Each step is a dict with an ``op`` and its arguments; an optional ``id`` names it in
+[...]}``, with ``"boot": "mce"`` or ``"mce2"`` for the scenarios of the machine-check boots
+(default ``"main"``). The kernel logs "Machine check events logged" at most twice a minute
+(mce_notify_irq() is ratelimited), so a machine-check boot runs at most two machine checks.
+Each step is a dict with an ``op`` and its arguments; an optional ``id`` names it in
 reports and in the list of known differences (default ``"<op>#<index>"``).
 
-One process (the *scenario process*) holds at most one memfd and one mapping of it at a time.
-It may fork one long-lived *peer* (``fork``), which inherits the memfd and the mapping, may map
+One process (the *scenario process*) holds at most one memfd; it may map it more than once, and
+the steps use its newest mapping (after a ``munmap`` of it, the one before).
+It may fork one long-lived *peer* (``fork``), which inherits the memfd and the mappings, may map
 the memfd again on its own, and does the steps marked ``peer=1`` itself, until ``exit``.
 Positions are given as (hugepage, subpage, byte) within the memfd/mapping, never as addresses
 or pfns, so that both sides can run them. Every boot's scenarios run one after the other on one
@@ -22,8 +25,9 @@ memfd_create          ``flags`` (default MFD_HUGETLB); a second memfd while one 
 memfd_probe           ``flags``: memfd_create, and close the new fd at once: ``fd`` or
                       the errno
 ftruncate             ``hugepages``: length in hugepages
-mmap                  ``hugepages``: MAP_SHARED, PROT_READ|PROT_WRITE of the memfd at
-                      offset 0; it becomes the mapping later steps use
+mmap                  ``hugepages``, ``pgoff`` (in hugepages, default 0): MAP_SHARED,
+                      PROT_READ|PROT_WRITE of the memfd from that file offset; it becomes
+                      the mapping later steps use
 fill                  store ``0x5A5A000000000000 ^ file_offset`` in every u64 of the
                       mapping (2M; for 1G in one u64 per 64 bytes, the rest stays zero);
                       records the head pfn of every hugepage (pagemap)
@@ -36,10 +40,10 @@ corrupt_pfn           ``hugepage``, ``subpage``: debugfs hwpoison/corrupt-pfn of
                       page (pfn as recorded by the last fill; the page may be free by then)
 unpoison_pfn          ``hugepage``, ``subpage`` (default 0 = the head): unpoison-pfn
 mce_srao              ``hugepage``, ``subpage``: the host raises a machine check, memory
-                      scrub (SRAO), for that raw page; ``boot: mce`` only
+                      scrub (SRAO), for that raw page; machine-check boots only
 mce_srar              ``hugepage``, ``subpage``, ``byte``: a child loads that byte in a loop
                       while the host raises a data-load machine check (SRAR) for its raw
-                      page; ``boot: mce`` only
+                      page; machine-check boots only
 load, store           ``hugepage``, ``subpage``, ``byte``: one byte, in a child forked for
                       it (a store writes back the byte the fill put there); ``peer=1``:
                       the peer does it itself, through its own newest mapping
@@ -48,7 +52,7 @@ pwrite                ``offset``, ``length``: the bytes the fill put there
 read                  ``length``: read(2) at the file position
 lseek                 ``offset``, ``whence`` (0 = SEEK_SET, 1 = SEEK_CUR): the new position
 punch_hole            ``hugepage``: fallocate(PUNCH_HOLE | KEEP_SIZE) of that hugepage
-munmap, close         the mapping (``peer=1``: the peer's own); the memfd
+munmap, close         the newest mapping (``peer=1``: the peer's own); the memfd
 fork                  fork the peer
 exit                  the peer exits
 prctl_mce_kill        ``policy`` (1 = PR_MCE_KILL_EARLY, 0 = LATE), ``peer``
@@ -85,6 +89,7 @@ SEEK_SET, SEEK_CUR = 0, 1
 BOOT_POOLS: dict[str, dict[str, int]] = {
     "main": {"2M": 24, "1G": 6},
     "mce": {"2M": 16, "1G": 0},
+    "mce2": {"2M": 16, "1G": 2},
 }
 
 _POS = ("hugepage", "subpage")
@@ -92,7 +97,7 @@ OPS: dict[str, tuple[str, ...]] = {
     "memfd_create": ("flags",),
     "memfd_probe": ("flags",),
     "ftruncate": ("hugepages",),
-    "mmap": ("hugepages", "peer"),
+    "mmap": ("hugepages", "pgoff", "peer"),
     "fill": (),
     "pagemap": _POS,
     "madvise_hwpoison": _POS,
@@ -124,7 +129,23 @@ CHOICES: dict[str, tuple[int, ...]] = {
     "policy": (PR_MCE_KILL_LATE, PR_MCE_KILL_EARLY),
     "kb": tuple(KB.values()),
 }
+#: the largest value of each argument (the guest program's own limits: 64 hugepages a memfd,
+#: 1024 steps a scenario), so that scenario data cannot ask either side for unbounded memory
+MAX_HUGEPAGES = 64
+MAX_STEPS = 1024
+BOUNDS: dict[str, int] = {
+    "flags": (1 << 32) - 1,
+    "hugepages": MAX_HUGEPAGES,
+    "pgoff": MAX_HUGEPAGES,
+    "hugepage": MAX_HUGEPAGES - 1,
+    "subpage": HPS["1G"] // PS - 1,
+    "byte": PS - 1,
+    "offset": MAX_HUGEPAGES * HPS["1G"],
+    "length": HPS["1G"],
+    "count": 1 << 16,
+}
 MCE_OPS = ("mce_srao", "mce_srar")
+MCE_BOOTS = ("mce", "mce2")
 
 
 def step_id(step: Step, index: int) -> str:
@@ -136,7 +157,10 @@ def boot_of(scenario: Scenario) -> str:
 
 
 def validate(scenario: Scenario) -> None:
-    """Raise ValueError if ``scenario`` is not in the format above."""
+    """Raise ValueError if ``scenario`` is not in the format above (naming the step and the
+    field), never another exception, whatever the data."""
+    if not isinstance(scenario, dict):
+        raise ValueError(f"a scenario must be a JSON object, not {type(scenario).__name__}")
     name = scenario.get("name")
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"scenario name {name!r} must be an identifier")
@@ -144,12 +168,19 @@ def validate(scenario: Scenario) -> None:
         raise ValueError(f"{name}: hugepagesize must be one of {sorted(HPS)}")
     if boot_of(scenario) not in BOOT_POOLS:
         raise ValueError(f"{name}: boot must be one of {sorted(BOOT_POOLS)}")
+    steps = scenario.get("steps")
+    if not isinstance(steps, list) or len(steps) > MAX_STEPS:
+        raise ValueError(f"{name}: steps must be a list of at most {MAX_STEPS} steps")
     ids = set()
     peer = False
-    for i, step in enumerate(scenario["steps"]):
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            raise ValueError(f"{name} step {i}: a step must be a JSON object")
         op = step.get("op")
-        if op not in OPS:
+        if not isinstance(op, str) or op not in OPS:
             raise ValueError(f"{name} step {i}: unknown op {op!r}")
+        if "id" in step and not isinstance(step["id"], str):
+            raise ValueError(f"{name} step {i}: id must be a string")
         for key, value in step.items():
             if key in ("op", "id"):
                 continue
@@ -159,7 +190,9 @@ def validate(scenario: Scenario) -> None:
                 raise ValueError(f"{name} step {i}: {key} must be a non-negative int")
             if key in CHOICES and value not in CHOICES[key]:
                 raise ValueError(f"{name} step {i}: {key} must be one of {CHOICES[key]}")
-        if op in MCE_OPS and boot_of(scenario) != "mce":
+            if key in BOUNDS and value > BOUNDS[key]:
+                raise ValueError(f"{name} step {i}: {key} must be at most {BOUNDS[key]}")
+        if op in MCE_OPS and boot_of(scenario) not in MCE_BOOTS:
             raise ValueError(f"{name} step {i}: {op} needs the machine-check boot")
         if op == "fork" and peer:
             raise ValueError(f"{name} step {i}: there is a peer already")
@@ -366,6 +399,43 @@ def scenario_z(size: str) -> Scenario:
     }
 
 
+def _two_mappings(size: str, name: str, poison: Step) -> Scenario:
+    """One process, two mappings of the poisoned hugepage: ``map_1`` maps only hugepage 1
+    (from file offset one hugepage), then ``map_all`` the whole memfd; ``poison`` hits
+    subpage 3 of hugepage 1 through the second. The kernel's kill list has one entry per
+    mapping, the task gets one SIGBUS (a standard signal that is pending is not queued
+    again); which address it carries tells which entry came first."""
+    return {
+        "name": _name(name, size),
+        "hugepagesize": size,
+        "steps": [
+            _s("memfd_create", flags=_hugetlb(size)),
+            _s("ftruncate", hugepages=2),
+            _s("mmap", "map_1", hugepages=1, pgoff=1),
+            _s("mmap", "map_all", hugepages=2),
+            _s("fill"),
+            poison,
+            _s("load", "load_poisoned", hugepage=1, subpage=3, byte=0x11),
+            _s("munmap", "unmap_all"),
+            _s("load", "map_1_load_poisoned", hugepage=0, subpage=3, byte=0x11),
+            _s("munmap", "unmap_1"),
+            _s("close"),
+        ],
+    }
+
+
+def scenario_t(size: str) -> Scenario:
+    """T: two mappings (``_two_mappings``), MADV_HWPOISON."""
+    return _two_mappings(size, "T", _s("madvise_hwpoison", "madv", hugepage=1, subpage=3))
+
+
+def scenario_t_ar(size: str) -> Scenario:
+    """T_AR: two mappings, a data-load machine check (SRAR) instead: the child that consumes
+    it has both mappings (inherited). In a boot of its own: see the module docstring."""
+    srar = _s("mce_srar", "srar", hugepage=1, subpage=3, byte=0x11)
+    return {**_two_mappings(size, "T_AR", srar), "boot": "mce2"}
+
+
 HP = HPS["2M"]
 
 #: R: read(2), pread and lseek around poisoned subpage 0 of hugepage 1 and subpage 5 of
@@ -474,13 +544,14 @@ SCENARIO_Z = scenario_z("2M")
 #: The order the guest runs them in: P last (it shrinks the pools).
 SCENARIOS: list[Scenario] = [
     *(make(size) for make in (scenario_a, scenario_b, scenario_f) for size in HPS),
-    *(make(size) for make in (scenario_m, scenario_z) for size in HPS),
+    *(make(size) for make in (scenario_m, scenario_z, scenario_t) for size in HPS),
     SCENARIO_R,
     SCENARIO_S,
     PROBES,
     SCENARIO_P,
     SCENARIO_H_AO,
     SCENARIO_H_AR,
+    *(scenario_t_ar(size) for size in HPS),
 ]
 
 

@@ -22,6 +22,11 @@ HUGETLBFS_MAGIC = 0x958458F6
 TMPFS_MAGIC = 0x01021994
 MFD_NAME_MAX_LEN = 249  # NAME_MAX - strlen("memfd:")
 TASK_COMM_LEN = 16  # comm is truncated to 15 characters plus NUL
+MAX_LFS_FILESIZE = (1 << 63) - 1  # hugetlbfs's s_maxbytes: offsets past it are EFBIG
+# The user address space of x86-64 with 5-level page tables (TASK_SIZE_MAX under LA57).
+# SIMPLIFICATION: the model lays mappings out upwards from MMAP_BASE, so it takes the larger
+# address space; a mapping longer than it is ENOMEM, a range past it EINVAL, as the kernel.
+TASK_SIZE = (1 << 56) - PAGE_SIZE
 
 
 class MFD(enum.IntFlag):

@@ -25,6 +25,7 @@ _TABLE: tuple[tuple[int, str, str], ...] = (
     (16, "EBUSY", "Device or resource busy"),
     (19, "ENODEV", "No such device"),
     (22, "EINVAL", "Invalid argument"),
+    (27, "EFBIG", "File too large"),
     (28, "ENOSPC", "No space left on device"),
     (95, "EOPNOTSUPP", "Operation not supported"),
     # Architecture-specific: 133 on x86 and arm64 (asm-generic), 168 on MIPS. Python's errno
@@ -43,6 +44,7 @@ EFAULT = 14
 EBUSY = 16
 ENODEV = 19
 EINVAL = 22
+EFBIG = 27
 ENOSPC = 28
 EOPNOTSUPP = 95
 EHWPOISON = 133

@@ -12,7 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import errno
-from .constants import F_SEAL_GROW, F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_KEEP_SIZE, PAGE_SHIFT
+from .constants import (
+    F_SEAL_GROW,
+    F_SEAL_SHRINK,
+    F_SEAL_WRITE,
+    FALLOC_FL_KEEP_SIZE,
+    MAX_LFS_FILESIZE,
+    PAGE_SHIFT,
+)
 from .errors import SyscallError
 from .folio import FolioState, HugetlbFolio
 from .memfd import Memfd
@@ -27,9 +34,12 @@ END_OF_FILE = 1 << 62  # a file index past any file
 
 def truncate(k: Kernel, memfd: Memfd, length: int) -> None:
     """hugetlbfs_setattr(ATTR_SIZE) (E2). Raises SyscallError: EINVAL (negative, or not a
-    multiple of the hugepage size); EPERM (F_SEAL_SHRINK / F_SEAL_GROW)."""
+    multiple of the hugepage size); EFBIG (inode_newsize_ok()); EPERM (F_SEAL_SHRINK /
+    F_SEAL_GROW)."""
     if length < 0:
         raise SyscallError(errno.EINVAL, "ftruncate", "length is negative")
+    if length > MAX_LFS_FILESIZE:
+        raise SyscallError(errno.EFBIG, "ftruncate", "length is past the file size limit")
     if memfd.hugetlb and length % memfd.size:
         raise SyscallError(
             errno.EINVAL,
@@ -125,17 +135,19 @@ def allocate(k: Kernel, memfd: Memfd, mode: int, offset: int, length: int) -> No
     if end > memfd.i_size and memfd.seals & F_SEAL_GROW:  # checked before KEEP_SIZE
         raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_GROW")
     assert memfd.hstate is not None
-    wanted = [
-        i for i in range(offset >> memfd.shift, -(-end // memfd.size)) if i not in memfd.pagecache
-    ]
-    unreserved = sum(1 for i in wanted if i not in memfd.reserved)
+    indices = range(offset >> memfd.shift, -(-end // memfd.size))
+    # Count from what is there (the page cache and the reservations, bounded by the pool),
+    # never by walking the range, which may be 2^40 hugepages long.
+    present = {i for i in memfd.pagecache if i in indices}
+    reserved = {i for i in memfd.reserved if i in indices} - present
+    unreserved = len(indices) - len(present) - len(reserved)
     if unreserved > memfd.hstate.available:
         raise SyscallError(
             errno.ENOSPC,
             "fallocate",
             f"{unreserved} free hugepages needed, {max(0, memfd.hstate.available)} available",
         )
-    for index in wanted:
+    for index in (i for i in indices if i not in present):
         folio = k.alloc_folio(memfd.hstate, index in memfd.reserved)
         assert folio is not None
         memfd.reserved.discard(index)

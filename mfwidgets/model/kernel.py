@@ -22,11 +22,12 @@ from .constants import (
     MF_ACTION_REQUIRED,
     MF_SW_SIMULATED,
     PAGE_SHIFT,
+    SIGBUS,
     TASK_COMM_LEN,
     BusCode,
 )
 from .contents import Contents
-from .entry import entry
+from .entry import entry, int_arg, int_args
 from .errors import EHWPOISON, SyscallError
 from .folio import FolioState, HugetlbFolio
 from .hstate import Hstate, HstateCounters
@@ -66,6 +67,8 @@ class KernelPanic(RuntimeError):
 class Kernel:
     # CONFIG_DEBUG_VM: run check_invariants() after every outermost call (tests turn it on).
     debug_vm = False
+    # Exited processes kept in ``processes`` (see forget_exited()).
+    exited_kept = 1024
 
     """A simulated Linux kernel with HugeTLB pools.
 
@@ -122,9 +125,11 @@ class Kernel:
         self._folio_pfns: list[int] = []  # head pfns of self.folios, ascending, for bisect
         self._next_pfn = FIRST_PFN
         self.processes: list[Process] = []
+        self._nr_exited = 0  # exited processes still in ``processes``
         self.memfds: list[Memfd] = []
         self._next_pid = 1000
         self.doomed: list[Process] = []
+        self.signalled: list[Process] = []  # processes with a pending signal
         self.invariant_state: dict[str, Any] = {"seq": 0, "failed": set()}
         # SIMPLIFICATION: the 1 GiB pool sits below the 2 MiB pool, each contiguous.
         for size in ("1G", "2M"):
@@ -176,6 +181,24 @@ class Kernel:
         self._next_pid += 1
         return self._next_pid - 1
 
+    def forget_exited(self) -> None:
+        """A process exited. Like zombies that init reaps, exited processes leave
+        ``processes`` in the end: the newest ``exited_kept`` stay for a notebook to look at,
+        so a long session (a guest killed and rebooted every tick) stays bounded. Trimmed
+        when twice as many have piled up, so an exit costs O(1) on average."""
+        self._nr_exited += 1
+        if self._nr_exited <= 2 * self.exited_kept:
+            return
+        drop = self._nr_exited - self.exited_kept
+        kept = []
+        for proc in self.processes:
+            if drop and not proc.alive:
+                drop -= 1
+            else:
+                kept.append(proc)
+        self.processes = kept
+        self._nr_exited = self.exited_kept
+
     def live_processes(self) -> list[Process]:
         return [p for p in self.processes if p.alive]
 
@@ -186,8 +209,22 @@ class Kernel:
         return proc.mce_kill == "early"
 
     def send_signal(self, proc: Process, info: SigInfo, pfn: int | None = None) -> SigInfo:
-        """Deliver a signal. A SIGBUS with no handler (or any SIGSEGV) kills the process when
-        the current call returns (force_sig_mceerr resets a blocked or ignored SIGBUS)."""
+        """Generate a signal (force_sig_mceerr(), force_sig_fault()): it is pending until the
+        task returns to user space (``return_to_user()``). A standard signal that is pending
+        already is not queued a second time (legacy_queue() in kernel/signal.c): kill_procs()
+        may send one SIGBUS per mapping of a poisoned page, the task sees the first one only
+        (docs/kernel.md E7, recorded in scenarios T and T_AR).
+
+        Returns the SigInfo the task will see. A SIGBUS with no handler (or any SIGSEGV) kills
+        the process when the current call returns (force_sig_mceerr resets a blocked or
+        ignored SIGBUS).
+        SIMPLIFICATION: ``proc.signals`` records a signal when it is queued, not when the
+        task's handler runs; nothing can tell the two apart from outside the call."""
+        queued = proc.pending.get(info.si_signo)
+        if queued is not None:
+            return queued
+        proc.pending[info.si_signo] = info
+        self.signalled.append(proc)
         proc.signals.append(info)
         folio = None if pfn is None else self.folio_of_pfn(pfn)
         self.emit(
@@ -201,12 +238,23 @@ class Kernel:
             addr_lsb=info.si_addr_lsb,
             text=repr(info),
         )
-        if not (proc.handle_sigbus and info.si_signo == 7):
+        if not (proc.handle_sigbus and info.si_signo == SIGBUS):
             self.doomed.append(proc)
         return info
 
+    def deliver_signals(self) -> None:
+        """Every pending signal is delivered (the tasks ran their handlers): none is pending."""
+        for proc in self.signalled:
+            proc.pending.clear()
+        self.signalled.clear()
+
+    def return_to_user(self) -> None:
+        """The outermost call returns: signals are delivered, and those that kill act."""
+        self.deliver_signals()
+        self.reap()
+
     def reap(self) -> None:
-        """Let the signals that kill act (called when the outermost call returns)."""
+        """Let the signals that kill act."""
         while self.doomed:
             proc = self.doomed.pop(0)
             if proc.alive:
@@ -300,6 +348,7 @@ class Kernel:
         del folio.mapping.pagecache[folio.index]
         folio.mapping = folio.index = None
 
+    @int_args("count")
     @entry
     def set_nr_hugepages(self, size: str, count: int) -> None:
         """echo count > /sys/kernel/mm/hugepages/hugepages-<kB>kB/nr_hugepages
@@ -307,7 +356,7 @@ class Kernel:
         above ``count`` become surplus. Raises SyscallError EINVAL for a bad count."""
         if size not in self.hstates:
             raise ValueError(f"set_nr_hugepages: size {size!r} is not one of '2M', '1G'")
-        if not isinstance(count, int) or not 0 <= count <= MAX_HUGEPAGES:
+        if not 0 <= count <= MAX_HUGEPAGES:
             raise SyscallError(
                 errno.EINVAL, "write nr_hugepages", f"{count!r} is not in 0..{MAX_HUGEPAGES}"
             )
@@ -340,6 +389,7 @@ class Kernel:
             hugetlbfs.remove_inode_hugepages(self, memfd, 0, hugetlbfs.END_OF_FILE)
 
     # -- memory failure --
+    @int_args("pfn", "flags")
     @entry
     def memory_failure(self, pfn: int, flags: int = 0) -> int:
         """Call memory_failure(pfn, flags) directly, as an error handler in the kernel would.
@@ -365,10 +415,10 @@ class Kernel:
         self.printk(
             f"mce: Uncorrected hardware memory error in user-access at {pfn << PAGE_SHIFT:x}"
         )
-        before = len(proc.signals)
         ret = self._memory_failure(pfn, MF_ACTION_REQUIRED, proc)
-        if ret in (0, -EHWPOISON, -errno.EOPNOTSUPP) and len(proc.signals) > before:
-            return proc.signals[-1]
+        signal = proc.pending.get(SIGBUS)
+        if ret in (0, -EHWPOISON, -errno.EOPNOTSUPP) and signal is not None:
+            return signal
         self.printk("mce: Memory error not recovered")
         return self.send_signal(proc, sigbus(BusCode.SI_KERNEL, 0, 0, proc.pid), pfn)
 
@@ -382,6 +432,7 @@ class Kernel:
             )
         return folio
 
+    @int_args("pfn")
     @entry
     def corrupt_pfn(self, pfn: int) -> int:
         """echo pfn > /sys/kernel/debug/hwpoison/corrupt-pfn: a software-simulated error (the
@@ -409,6 +460,7 @@ class Kernel:
             raise SyscallError(-ret, "corrupt-pfn", f"memory_failure({pfn:#x}) returned {ret}")
         return 0
 
+    @int_args("pfn")
     @entry
     def unpoison_pfn(self, pfn: int) -> int:
         """echo pfn > /sys/kernel/debug/hwpoison/unpoison-pfn (E13). Returns 0. Raises
@@ -420,6 +472,7 @@ class Kernel:
             raise SyscallError(-ret, "unpoison-pfn", f"unpoison_memory({pfn:#x}) returned {ret}")
         return 0
 
+    @int_args("pfn")
     @entry
     def hw_ue(self, pfn: int, *, detect: str = "latent") -> int:
         """A real uncorrected error in DRAM at the 4 KiB frame ``pfn``: its data is lost.
@@ -448,6 +501,7 @@ class Kernel:
         self.printk("mce: [Hardware Error]: Machine check events logged")
         return self._memory_failure(pfn, 0, None)
 
+    @int_args("pfn", "length")
     def peek(self, pfn: int, length: int = 64) -> bytes | None:
         """The first ``length`` bytes of the 4 KiB frame ``pfn``, as a debugger reading physical
         memory would see them; None where the data is lost (a hardware error) or the frame
@@ -513,6 +567,8 @@ class Kernel:
         """Read, or set, a sysctl: vm.memory_failure_early_kill, vm.memory_failure_recovery,
         vm.enable_soft_offline (0 or 1), vm.nr_hugepages (the default size's pool).
         Raises SyscallError ENOENT (unknown name) or EINVAL (bad value)."""
+        if value is not None:
+            value = int_arg("sysctl", "value", value)
         if name == "vm.nr_hugepages":
             if value is not None:
                 self.set_nr_hugepages(DEFAULT_HUGEPAGE_SIZE, value)
@@ -520,7 +576,7 @@ class Kernel:
         if name not in self.sysctls:
             raise SyscallError(errno.ENOENT, "sysctl", f"{name}: no such sysctl in this model")
         if value is not None:
-            if isinstance(value, bool) or value not in (0, 1):
+            if value not in (0, 1):
                 raise SyscallError(errno.EINVAL, "sysctl", f"{name} takes 0 or 1, not {value!r}")
             self.sysctls[name] = value
             self.emit(EventKind.SYSCALL, text=f"sysctl {name}={value}")

@@ -114,7 +114,10 @@ def _vmas_mapping(k: Kernel, folio: HugetlbFolio) -> list[tuple[Process, Vma, in
     folio the VMAs whose entries point at it."""
     found = []
     for proc in k.live_processes():
-        for vma in proc.vmas:
+        # The kernel walks the file's (or anon_vma's) interval tree: VMAs by their first file
+        # index, equal ones oldest first. The kill list keeps that order, and of several
+        # SIGBUSes to one task only the first is queued (see Kernel.send_signal).
+        for vma in sorted(proc.vmas, key=lambda v: v.pgoff):
             if folio.anon:
                 found += [(proc, vma, i) for i, p in vma.ptes.items() if p.folio is folio]
             elif folio.mapping is vma.memfd and folio.index is not None and vma.covers(folio.index):

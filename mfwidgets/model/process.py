@@ -31,6 +31,7 @@ from .constants import (
     MAP_POPULATE,
     MAP_PRIVATE,
     MAP_SHARED,
+    MAX_LFS_FILESIZE,
     MF_ACTION_REQUIRED,
     MF_COUNT_INCREASED,
     MF_SW_SIMULATED,
@@ -44,9 +45,10 @@ from .constants import (
     SEEK_END,
     SEEK_SET,
     TASK_COMM_LEN,
+    TASK_SIZE,
     TMPFS_MAGIC,
 )
-from .entry import entry
+from .entry import entry, int_args
 from .errors import SyscallError, esrch
 from .folio import HugetlbFolio
 from .memfd import Memfd, OpenFile, check_memfd_create
@@ -82,8 +84,10 @@ def _flag_names(flags: int) -> str:
 
 
 class Process:
-    """A process. ``signals`` lists every SigInfo delivered to it, in order; ``alive`` turns
-    False at exit() or when a SIGBUS without a handler kills it."""
+    """A process. ``signals`` lists every SigInfo delivered to it, in order; ``pending`` holds
+    the signals generated during the current call, by number (delivered, and emptied, on the
+    way back to user space); ``alive`` turns False at exit() or when a SIGBUS without a
+    handler kills it."""
 
     def __init__(
         self, k: Kernel, pid: int, name: str, handle_sigbus: bool, cap_sys_admin: bool
@@ -96,6 +100,7 @@ class Process:
         self.cap_sys_admin = cap_sys_admin
         self.mce_kill = "default"  # prctl(PR_MCE_KILL) policy, inherited by fork()
         self.signals: list[SigInfo] = []
+        self.pending: dict[int, SigInfo] = {}
         self.fds: dict[int, OpenFile] = {}
         self.vmas: list[Vma] = []
         self._next_addr = MMAP_BASE
@@ -147,6 +152,7 @@ class Process:
         self._k.emit(EventKind.SYSCALL, pid=self.pid, text=text)
 
     # -- files --
+    @int_args("flags")
     @entry
     def memfd_create(self, name: str, flags: int = 0) -> int:
         """E1. Returns an fd. Raises SyscallError: EFAULT, EINVAL, ENODEV (see
@@ -171,6 +177,7 @@ class Process:
         self._log(f'memfd_create("{name}", {_flag_names(flags)}) = {fd}')
         return fd
 
+    @int_args("fd")
     def fstatfs(self, fd: int) -> StatFs:
         """f_type HUGETLBFS_MAGIC and f_bsize the hugepage size (E1). Raises EBADF."""
         memfd = self._file("fstatfs", fd).memfd
@@ -178,25 +185,25 @@ class Process:
             return StatFs(HUGETLBFS_MAGIC, memfd.size)
         return StatFs(TMPFS_MAGIC, PAGE_SIZE)
 
+    @int_args("fd", "length")
     @entry
     def ftruncate(self, fd: int, length: int) -> None:
         """E2. Shrinking unmaps and removes the pages past ``length`` (poisoned ones: stock
         leaks, PROPOSED keep dissolves). Raises SyscallError: EBADF; EINVAL (negative, or not a
         multiple of the hugepage size); EPERM (F_SEAL_SHRINK / F_SEAL_GROW)."""
-        file = self._file("ftruncate", fd)
-        memfd = file.memfd
-        if isinstance(length, bool) or not isinstance(length, int):
-            raise TypeError("ftruncate: length must be an int")
+        memfd = self._file("ftruncate", fd).memfd
         hugetlbfs.truncate(self._k, memfd, length)
         self._log(f"ftruncate({fd}, {length:#x}) = 0")
 
+    @int_args("fd", "mode", "offset", "length")
     @entry
     def fallocate(self, fd: int, mode: int, offset: int, length: int) -> None:
         """E2. mode 0 or FALLOC_FL_KEEP_SIZE allocates (present pages are skipped);
         FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE removes whole hugepages in the range and zeroes
         partial ones. Raises SyscallError: EBADF; EOPNOTSUPP (other modes, or a punch without
-        KEEP_SIZE); EINVAL (offset < 0 or length <= 0); EPERM (seals); ENOSPC (not enough
-        free hugepages; SIMPLIFICATION: checked up front, so nothing is allocated)."""
+        KEEP_SIZE); EINVAL (offset < 0 or length <= 0); EFBIG (offset + length past the file
+        size limit, vfs_fallocate()); EPERM (seals); ENOSPC (not enough free hugepages;
+        SIMPLIFICATION: checked up front, so nothing is allocated)."""
         memfd = self._hugetlb("fallocate", fd)
         if mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) or mode == FALLOC_FL_PUNCH_HOLE:
             raise SyscallError(
@@ -204,12 +211,15 @@ class Process:
             )
         if offset < 0 or length <= 0:
             raise SyscallError(errno.EINVAL, "fallocate", "offset < 0 or length <= 0")
+        if offset + length > MAX_LFS_FILESIZE:
+            raise SyscallError(errno.EFBIG, "fallocate", "the range ends past the file size limit")
         if mode & FALLOC_FL_PUNCH_HOLE:
             hugetlbfs.punch_hole(self._k, memfd, offset, length)
         else:
             hugetlbfs.allocate(self._k, memfd, mode, offset, length)
         self._log(f"fallocate({fd}, {mode:#x}, {offset:#x}, {length:#x}) = 0")
 
+    @int_args("fd", "seals")
     @entry
     def fcntl_add_seals(self, fd: int, seals: int) -> None:
         """fcntl(fd, F_ADD_SEALS, seals). Raises SyscallError: EBADF; EPERM (no
@@ -235,6 +245,7 @@ class Process:
         self._log(f"fcntl({fd}, F_ADD_SEALS, {seals:#x}) = 0")
 
     # -- read, write, seek -----------------------------------------------------------------------
+    @int_args("fd", "count")
     @entry
     def read(self, fd: int, count: int) -> bytes:
         """read(2) at the file position, which advances by what was read (not on EIO).
@@ -246,30 +257,34 @@ class Process:
         self._log(f"read({fd}, {count:#x}) = {len(data):#x}")
         return data
 
+    @int_args("fd", "count", "offset")
     @entry
     def pread(self, fd: int, count: int, offset: int) -> bytes:
-        """pread(2). Raises SyscallError: EBADF, EINVAL (negative offset or count), EIO."""
+        """pread(2). Raises SyscallError: EBADF, EINVAL (negative offset or count, or one past
+        the file size limit), EIO."""
         memfd = self._hugetlb("pread", fd)
-        if offset < 0:
-            raise SyscallError(errno.EINVAL, "pread", "offset is negative")
+        if not 0 <= offset <= MAX_LFS_FILESIZE:
+            raise SyscallError(errno.EINVAL, "pread", f"offset {offset:#x} is out of range")
         data = hugetlbfs.read_iter(self._k, memfd, "pread", count, offset)
         self._log(f"pread({fd}, {count:#x}, {offset:#x}) = {len(data):#x}")
         return data
 
+    @int_args("fd", "offset", "whence")
     @entry
     def lseek(self, fd: int, offset: int, whence: int = SEEK_SET) -> int:
         """lseek(2). Returns the new position. Raises SyscallError: EBADF; EINVAL (bad whence,
-        or a negative result)."""
+        or a result that is negative or past the file size limit: vfs_setpos())."""
         file = self._file("lseek", fd)
         bases = {SEEK_SET: 0, SEEK_CUR: file.pos, SEEK_END: file.memfd.i_size}
         if whence not in bases:
             raise SyscallError(errno.EINVAL, "lseek", f"whence {whence!r} is not SEEK_SET/CUR/END")
         pos = bases[whence] + offset
-        if pos < 0:
-            raise SyscallError(errno.EINVAL, "lseek", "the resulting offset is negative")
+        if not 0 <= pos <= MAX_LFS_FILESIZE:
+            raise SyscallError(errno.EINVAL, "lseek", f"the resulting offset {pos:#x} is invalid")
         file.pos = pos
         return pos
 
+    @int_args("fd")
     def write(self, fd: int, data: bytes) -> int:
         """write(2): hugetlbfs has no write method. Raises SyscallError EBADF or EINVAL (E6)."""
         self._file("write", fd)
@@ -277,6 +292,7 @@ class Process:
             errno.EINVAL, "write", "hugetlbfs files cannot be written with write(2); use mmap"
         )
 
+    @int_args("fd", "offset")
     def pwrite(self, fd: int, data: bytes, offset: int) -> int:
         """pwrite(2): as write(), EINVAL (E6)."""
         self._file("pwrite", fd)
@@ -285,17 +301,24 @@ class Process:
         )
 
     # -- mappings --
+    @int_args("length", "prot", "flags", "fd", "offset")
     @entry
     def mmap(self, length: int, prot: int, flags: int, fd: int, offset: int = 0) -> int:
         """E3. Returns a hugepage-aligned address. MAP_SHARED reserves the pages not yet in the
         page cache (HugePages_Rsvd); MAP_PRIVATE reserves the whole range; MAP_NORESERVE
         neither; MAP_POPULATE faults every page in. A writable mapping past EOF extends i_size
         (hugetlbfs_file_mmap). Raises SyscallError: EBADF; EINVAL (length 0, neither or both of
-        MAP_SHARED/MAP_PRIVATE, offset not hugepage-aligned); EPERM (shared writable mapping
-        of an F_SEAL_WRITE memfd); ENOMEM (not enough hugepages to reserve)."""
+        MAP_SHARED/MAP_PRIVATE, offset not hugepage-aligned, or the range past the file size
+        limit); EPERM (shared writable mapping of an F_SEAL_WRITE memfd); ENOMEM (longer than
+        the address space, or not enough hugepages to reserve). Nothing it checks costs more
+        than the pages already in the page cache: a huge length is answered at once."""
         memfd = self._hugetlb("mmap", fd)
-        if isinstance(length, bool) or not isinstance(length, int) or length <= 0:
-            raise SyscallError(errno.EINVAL, "mmap", f"length {length!r} must be a positive int")
+        if length <= 0:
+            raise SyscallError(errno.EINVAL, "mmap", f"length {length!r} must be positive")
+        if length > TASK_SIZE:
+            raise SyscallError(
+                errno.ENOMEM, "mmap", f"length {length:#x} exceeds the address space"
+            )
         if bool(flags & MAP_SHARED) == bool(flags & MAP_PRIVATE):
             raise SyscallError(
                 errno.EINVAL, "mmap", "exactly one of MAP_SHARED and MAP_PRIVATE is needed"
@@ -304,6 +327,8 @@ class Process:
             raise SyscallError(
                 errno.EINVAL, "mmap", f"offset {offset:#x} is not a multiple of the hugepage size"
             )
+        if offset + length > MAX_LFS_FILESIZE:
+            raise SyscallError(errno.EINVAL, "mmap", "the range ends past the file size limit")
         shared = bool(flags & MAP_SHARED)
         if shared and prot & PROT_WRITE and memfd.seals & F_SEAL_WRITE:
             raise SyscallError(errno.EPERM, "mmap", "the memfd is sealed with F_SEAL_WRITE")
@@ -311,19 +336,26 @@ class Process:
         length = -(-length // memfd.size) * memfd.size
         first = offset >> memfd.shift
         indices = range(first, first + (length >> memfd.shift))
-        need: set[int] = set()
+        nr_need = 0
         if not flags & MAP_NORESERVE:
-            if shared:
-                need = {i for i in indices if i not in memfd.pagecache and i not in memfd.reserved}
-            else:
-                need = set(indices)
-        if len(need) > memfd.hstate.available:
+            nr_need = len(indices)
+            if shared:  # count what is there already, never the (maybe huge) range
+                there = [i for i in (*memfd.pagecache, *memfd.reserved) if i in indices]
+                nr_need -= len(set(there))
+        if nr_need > memfd.hstate.available:
             raise SyscallError(
                 errno.ENOMEM,
                 "mmap",
-                f"{len(need)} hugepages to reserve, {max(0, memfd.hstate.available)} free",
+                f"{nr_need} hugepages to reserve, {max(0, memfd.hstate.available)} free",
             )
         addr = -(-self._next_addr // memfd.size) * memfd.size
+        if addr + length > TASK_SIZE:
+            raise SyscallError(errno.ENOMEM, "mmap", "no room left in the address space")
+        need: set[int] = set()
+        if nr_need and not shared:  # at most the free hugepages, now
+            need = set(indices)
+        elif nr_need:
+            need = {i for i in indices if i not in memfd.pagecache and i not in memfd.reserved}
         self._next_addr = addr + length + memfd.size  # a guard gap: a stray access faults
         vma = Vma(addr, length, prot, shared, memfd, first)
         memfd.hstate.resv_hugepages += len(need)
@@ -338,16 +370,21 @@ class Process:
         self._log(f"mmap(NULL, {length:#x}, {prot:#x}, {flags:#x}, {fd}, {offset:#x}) = {addr:#x}")
         if flags & MAP_POPULATE:
             for index in indices:
-                hugetlb_fault(self._k, self, vma, vma.addr_of(index), False)
+                # __mm_populate() gives up on a VMA at its first failing fault
+                if hugetlb_fault(self._k, self, vma, vma.addr_of(index), False) is not VmFault.OK:
+                    break
         return addr
 
+    @int_args("addr", "length")
     @entry
     def munmap(self, addr: int, length: int) -> None:
-        """E10: no effect on poison. Raises SyscallError EINVAL (length 0, or a hugetlb range
-        not aligned to the hugepage size)."""
+        """E10: no effect on poison. Raises SyscallError EINVAL (length 0, a range outside the
+        address space, or a hugetlb range not aligned to the hugepage size)."""
         self._live("munmap")
         if length <= 0 or addr % PAGE_SIZE:
             raise SyscallError(errno.EINVAL, "munmap", "addr not page aligned, or length 0")
+        if not 0 <= addr <= TASK_SIZE or length > TASK_SIZE - addr:
+            raise SyscallError(errno.EINVAL, "munmap", "the range is outside the address space")
         end = addr + length
         hit = [v for v in self.vmas if v.start < end and addr < v.end]
         for vma in hit:
@@ -400,6 +437,7 @@ class Process:
             if value < 0:
                 raise ValueError(f"{call}: {name} must not be negative")
 
+    @int_args("addr", "length")
     @entry
     def load(self, addr: int, length: int = 1) -> Access:
         """Loads of ``length`` bytes (E4, E5). A fault stops the access: ``signal`` tells why."""
@@ -407,17 +445,22 @@ class Process:
         data, signal, _ = user_access(self._k, self, addr, length)
         return Access(signal is None, data if signal is None else None, signal)
 
+    @int_args("length")
     @entry
     def load_many(self, addrs: Sequence[int] | np.ndarray, length: int = 8) -> LoadBatch:
         """Loads of ``length`` bytes at each address, in order, as a workload issues them:
         the same outcomes as calling load() for each, with plain hits counted in bulk. Stops
         early if a signal kills the process. Returns a LoadBatch."""
         self._check_range("load_many", 0, length)
-        batch = np.asarray(addrs, dtype=np.int64)
+        batch = np.asarray(addrs)
+        if batch.size and batch.dtype.kind not in "iu":
+            raise TypeError(f"load_many: addrs must be integers, not {batch.dtype}")
+        batch = batch.astype(np.int64)
         if batch.ndim != 1 or (len(batch) and batch.min() < 0):
             raise ValueError("load_many: addrs must be a flat sequence of non-negative addresses")
         return load_many(self._k, self, batch, length)
 
+    @int_args("addr")
     @entry
     def store(self, addr: int, data: bytes) -> Access:
         """Stores of ``data`` (E4, E5; a store to a hardware-poisoned subpage is a machine
@@ -428,6 +471,7 @@ class Process:
         _, signal, _ = user_access(self._k, self, addr, len(data), write=bytes(data))
         return Access(signal is None, None, signal)
 
+    @int_args("addr", "length", "byte")
     @entry
     def fill(self, addr: int, length: int, byte: int) -> Access:
         """memset(addr, byte, length), held sparsely whatever ``length`` is."""
@@ -437,6 +481,7 @@ class Process:
         _, signal, _ = user_access(self._k, self, addr, length, write=byte)
         return Access(signal is None, None, signal)
 
+    @int_args("addr", "length", "byte")
     @entry
     def verify(self, addr: int, length: int, byte: int) -> Access:
         """Load every byte of the range and compare it with ``byte`` (the selftest's check
@@ -448,6 +493,7 @@ class Process:
         _, signal, miss = user_access(self._k, self, addr, length, expect=byte)
         return Access(signal is None and miss is None, None, signal, miss)
 
+    @int_args("addr")
     def virt_to_pfn(self, addr: int) -> int | None:
         """/proc/self/pagemap: the pfn mapped at ``addr``, or None if nothing is present."""
         self._live("virt_to_pfn")
@@ -473,6 +519,7 @@ class Process:
             )
         return vma.ptes[vma.index_of(addr)].folio, vma
 
+    @int_args("addr", "length", "advice")
     @entry
     def madvise(self, addr: int, length: int, advice: int) -> int:
         """madvise(MADV_HWPOISON) and madvise(MADV_SOFT_OFFLINE) (madvise_inject_error()).
@@ -548,6 +595,7 @@ class Process:
         self._log(f"prctl(PR_MCE_KILL, {policy}) = 0")
 
     # -- fds and lifetime --
+    @int_args("fd")
     @entry
     def dup(self, fd: int) -> int:
         """dup(2): a new fd for the same open file. Raises SyscallError EBADF."""
@@ -555,6 +603,7 @@ class Process:
         self._log(f"dup({fd}) = {new}")
         return new
 
+    @int_args("fd")
     @entry
     def close(self, fd: int) -> None:
         """close(2). The memfd is released only when no fd and no mapping is left (E11).
@@ -614,3 +663,4 @@ class Process:
             else ("killed" if killed else "exited")
         )
         k.emit(EventKind.EXIT, pid=self.pid, text=f"{self.comm}:{self.pid} {why}")
+        k.forget_exited()

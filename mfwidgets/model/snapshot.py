@@ -114,6 +114,11 @@ class Snapshot:
         return self.folios[number].codes()
 
 
+def _describe(k: Kernel, seq: int) -> str:
+    event = k.trace.event(seq)
+    return f"#{seq} (no longer in the trace)" if event is None else event.describe()
+
+
 def take_snapshot(k: Kernel) -> Snapshot:
     mapped: dict[int, list[int]] = {}
     mapped_at: dict[int, list[tuple[int, int]]] = {}
@@ -143,7 +148,7 @@ def take_snapshot(k: Kernel) -> Snapshot:
             bad=frozenset(f.bad),
             isolated=frozenset(f.isolated),
             mapped_at=tuple(mapped_at.get(f.number, ())),
-            last_event={s: k.trace[seq - 1].describe() for s, seq in f.last_event.items()},
+            last_event={s: _describe(k, seq) for s, seq in f.last_event.items()},
         )
         for f in k.folios
     )

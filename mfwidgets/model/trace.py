@@ -2,14 +2,26 @@
 
 Mirrors: the ras:memory_failure_event tracepoint and the kernel log (printk), as one stream.
 Ordering comes from ``seq``, a counter; there is no wall-clock time in the model.
+
+Both are rings of fixed size, like the kernel's own printk buffer and trace buffer, so a long
+session stays bounded: the trace keeps the newest ``TRACE_CAPACITY`` events, the log the
+newest ``LOG_CAPACITY`` lines, and each counts what it dropped. Counters (``seq``, the
+memory_failure stats, meminfo) are kept elsewhere and stay exact.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
+
+#: events the trace keeps (about 20 MB of them at most)
+TRACE_CAPACITY = 1 << 16
+#: kernel log lines the log keeps (the kernel's CONFIG_LOG_BUF_SHIFT=17 ring: 128 KiB)
+LOG_CAPACITY = 1 << 11
 
 
 class EventKind(enum.Enum):
@@ -69,19 +81,38 @@ class TraceEvent:
 
 
 class Trace(Sequence[TraceEvent]):
-    """An append-only sequence of TraceEvent; only the model appends."""
+    """The newest events, oldest first (a ring of ``capacity``); only the model appends.
 
-    def __init__(self) -> None:
-        self._events: list[TraceEvent] = []
+    ``dropped`` counts the events that fell out of the ring, ``log_dropped`` the log lines.
+    Indexing and ``len`` are over the events kept; ``event(seq)`` finds one by its seq.
+    """
+
+    def __init__(self, capacity: int = TRACE_CAPACITY, log_capacity: int = LOG_CAPACITY) -> None:
+        self._events: collections.deque[TraceEvent] = collections.deque(maxlen=capacity)
+        self._log: collections.deque[str] = collections.deque(maxlen=log_capacity)
+        self.dropped = 0
+        self.log_dropped = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._events.maxlen or 0
 
     def _append(self, event: TraceEvent) -> None:
+        if len(self._events) == self._events.maxlen:
+            self.dropped += 1
         self._events.append(event)
+        if event.kind is EventKind.PRINTK and event.text:
+            if len(self._log) == self._log.maxlen:
+                self.log_dropped += 1
+            self._log.append(event.text)
 
     @overload
     def __getitem__(self, i: int) -> TraceEvent: ...
     @overload
     def __getitem__(self, i: slice) -> list[TraceEvent]: ...
     def __getitem__(self, i: int | slice) -> TraceEvent | list[TraceEvent]:
+        if isinstance(i, slice):
+            return list(self._events)[i]
         return self._events[i]
 
     def __len__(self) -> int:
@@ -92,19 +123,32 @@ class Trace(Sequence[TraceEvent]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Trace):
-            return self._events == other._events
+            return (self._events, self.dropped) == (other._events, other.dropped)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
 
+    def event(self, seq: int) -> TraceEvent | None:
+        """The event numbered ``seq``, or None if it was dropped (or is yet to come)."""
+        if not self._events:
+            return None
+        i = seq - self._events[0].seq  # seq counts by one, so it is an offset
+        return self._events[i] if 0 <= i < len(self._events) else None
+
     def tail(self, n: int = 10) -> list[TraceEvent]:
         """The last ``n`` events."""
-        return self._events[-n:] if n > 0 else []
+        return list(itertools.islice(reversed(self._events), max(n, 0)))[::-1]
 
     def since(self, seq: int) -> list[TraceEvent]:
-        """Events with ``seq`` greater than ``seq``."""
-        # seq counts from 1 with no gaps, so event n sits at index n - 1.
-        return self._events[max(seq, 0) :]
+        """The events kept with ``seq`` greater than ``seq``, oldest first. Walks back from the
+        newest, so its cost is the number of events returned."""
+        out = []
+        for e in reversed(self._events):
+            if e.seq <= seq:
+                break
+            out.append(e)
+        out.reverse()
+        return out
 
     def filter(self, kind: EventKind | None = None, pid: int | None = None) -> list[TraceEvent]:
         """Events of one kind and/or one process."""
@@ -115,8 +159,12 @@ class Trace(Sequence[TraceEvent]):
         ]
 
     def dmesg(self) -> list[str]:
-        """The kernel log lines, in order."""
-        return [e.text for e in self._events if e.kind is EventKind.PRINTK and e.text]
+        """The kernel log, oldest first: the newest ``LOG_CAPACITY`` lines, after a line that
+        says how many older ones were dropped, if any."""
+        lines = list(self._log)
+        if self.log_dropped:
+            lines.insert(0, f"** {self.log_dropped} printk messages dropped **")
+        return lines
 
     def rows(self) -> list[dict[str, Any]]:
         return [e.row() for e in self._events]

@@ -16,6 +16,10 @@ from ..model import PAGE_SHIFT
 from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, SIZES, Action, Setup
 
 UNTITLED = "untitled scenario"
+# A scenario is a lesson, replayed from the start at every step back: a few hundred steps at
+# most. The caps keep a pasted file from taking minutes and gigabytes before it is refused.
+MAX_STEPS = 1000
+MAX_JSON_CHARS = 200_000
 PLAY_INTERVAL_MS = 1000
 _SETUP_FIELDS: dict[str, type] = {
     "series": bool,
@@ -30,13 +34,19 @@ _JSON_TYPE = {bool: "true or false", str: "a string", int: "an integer", dict: "
               list: "a list"}  # fmt: skip
 
 
+def _shown(value: object) -> str:
+    """``value`` as JSON, cut short: an error message quotes it, it never floods the banner."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _fields(obj: object, where: str, types: dict[str, type], required: tuple[str, ...]) -> Any:
     """``obj`` checked as a JSON object with only these fields, of these types.
 
     Raises: ValueError naming ``where`` and the field that is unknown, missing or mistyped.
     """
     if not isinstance(obj, dict):
-        raise ValueError(f"{where} must be a JSON object, not {json.dumps(obj)}")
+        raise ValueError(f"{where} must be a JSON object, not {_shown(obj)}")
     for name in obj:
         if name not in types:
             raise ValueError(f"{where}: unknown field {name!r} (allowed: {', '.join(types)})")
@@ -47,7 +57,7 @@ def _fields(obj: object, where: str, types: dict[str, type], required: tuple[str
         want = types[name]
         # JSON true is not a number, though Python's bool is an int.
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise ValueError(f"{where}.{name} must be {_JSON_TYPE[want]}, not {json.dumps(value)}")
+            raise ValueError(f"{where}.{name} must be {_JSON_TYPE[want]}, not {_shown(value)}")
     return obj
 
 
@@ -119,11 +129,24 @@ class Scenario:
     def from_json(cls, text: str) -> Scenario:
         """Raises: ValueError for text that is not JSON, an unknown or mistyped field, a missing
         field, an unknown op, or a step out of range, naming where."""
+        if not isinstance(text, str):
+            raise ValueError(f"a scenario is JSON text, not {type(text).__name__}")
+        if len(text) > MAX_JSON_CHARS:
+            raise ValueError(
+                f"the text is {len(text):,} characters long; a scenario has at most "
+                f"{MAX_JSON_CHARS:,} (and {MAX_STEPS:,} steps)"
+            )
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise ValueError(f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from e
+        except RecursionError:
+            raise ValueError("not a scenario: the JSON is nested too deeply") from None
         top = _fields(data, "scenario", _TOP_FIELDS, ("setup", "steps"))
+        if len(top["steps"]) > MAX_STEPS:
+            raise ValueError(
+                f"steps: {len(top['steps']):,} steps; a scenario has at most {MAX_STEPS:,}"
+            )
         setup = Setup(**_fields(top["setup"], "setup", _SETUP_FIELDS, ()))
         steps = [
             Action(**_fields(s, f"steps[{i}]", _STEP_FIELDS, ("op",)))

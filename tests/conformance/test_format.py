@@ -29,8 +29,8 @@ def test_scenarios_are_valid_json_data() -> None:
     assert "scenario A_1G\nhugepagesize 1073741824\nmemfd_create flags=2013265924\n" in text
     assert "load hugepage=0 subpage=3 byte=17 peer=1\n" in text
     names = [sc["name"] for sc in scenario.SCENARIOS]
-    assert names[-3:] == ["P", "H_AO", "H_AR"]  # P shrinks the pools: last of its boot
-    assert list(scenario.boots(scenario.SCENARIOS)) == ["main", "mce"]
+    assert names[-5:] == ["P", "H_AO", "H_AR", "T_AR", "T_AR_1G"]  # P: last of its boot
+    assert list(scenario.boots(scenario.SCENARIOS)) == ["main", "mce", "mce2"]
 
 
 def test_every_op_is_run_somewhere_and_documented() -> None:
@@ -74,6 +74,35 @@ def test_both_page_sizes_where_real_kernel_md_has_them() -> None:
 def test_validate_rejects(bad: scenario.Scenario) -> None:
     with pytest.raises(ValueError):
         scenario.validate(bad)
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ({"name": "X", "steps": [{"op": "mmap", "hugepages": 10**12}]},
+         "X step 0: hugepages must be at most 64"),
+        ({"name": "X", "steps": [{"op": "pread", "offset": 0, "length": 1 << 40}]},
+         "X step 0: length must be at most 1073741824"),
+        ({"name": "X", "steps": [{"op": "nr_hugepages", "kb": 2048, "count": 10**9}]},
+         "X step 0: count must be at most 65536"),
+        ({"name": "X", "steps": [{"op": "close"}] * 1025}, "X: steps must be a list of at most"),
+        ({"name": "X"}, "X: steps must be a list"),
+        ({"name": "X", "steps": {"op": "close"}}, "X: steps must be a list"),
+        ({"name": "X", "steps": ["close"]}, "X step 0: a step must be a JSON object"),
+        ({"name": "X", "steps": [{"hugepage": 1}]}, "X step 0: unknown op None"),
+        ({"name": "X", "steps": [{"op": ["load"]}]}, "X step 0: unknown op ['load']"),
+        ({"name": "X", "steps": [{"op": "close", "id": 7}]}, "X step 0: id must be a string"),
+        (["not", "a", "scenario"], "a scenario must be a JSON object, not list"),
+    ],
+)  # fmt: skip
+def test_validate_names_the_step_and_field_and_bounds_every_count(
+    bad: scenario.Scenario, message: str
+) -> None:
+    """Malformed or unbounded scenario data is a ValueError naming the step and the field,
+    never a KeyError or AttributeError, and never a request for unbounded memory."""
+    with pytest.raises(ValueError) as info:
+        scenario.validate(bad)
+    assert str(info.value).startswith(message)
 
 
 def test_normalize_line() -> None:
@@ -225,7 +254,7 @@ def test_model_runner_runs_a_boot_on_one_kernel() -> None:
     main = scenario.boots(scenario.SCENARIOS)["main"]
     p = model_runner.run_all(main)["P"]
     alone = model_runner.run_scenario(scenario.SCENARIO_P)
-    assert p[2]["counters"]["2M.surplus"] == 5  # A, B, F and R's two leaked hugepages
+    assert p[2]["counters"]["2M.surplus"] == 6  # A, B, F, T and R's two leaked hugepages
     assert "2M.surplus" not in alone[2]["counters"]
     assert p[0]["ret"] < alone[0]["ret"] == scenario.BOOT_POOLS["main"]["2M"]
 

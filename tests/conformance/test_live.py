@@ -1,10 +1,10 @@
-"""A live run: a real Debian kernel boots under qemu, runs the scenarios (both boots: the main
-one and the machine-check one), and says exactly what its committed recording says (which
+"""A live run: a real Debian kernel boots under qemu, runs the scenarios (every boot: the main
+one and the two machine-check ones), and says exactly what its committed recording says (which
 test_recorded.py holds against the model).
 
 It needs root, the Debian package archive and qemu (the harness installs qemu and fetches the
 kernel by itself), so it runs in CI and where MFW_LIVE_KERNEL=1 is set; elsewhere it skips.
-6.1 is the kernel: the smallest download (70 MB) from the machine's own suite; about 1 minute
+6.1 is the kernel: the smallest download (70 MB) from the machine's own suite; 1 to 3 minutes
 on 2 cores once downloaded.
 """
 

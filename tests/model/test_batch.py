@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mfwidgets as mf
+from mfwidgets.model import batch as batch_module
 
 HPS = mf.SZ_2M
 
@@ -75,3 +76,39 @@ def test_load_many_rejects_bad_input() -> None:
         p.load_many([[addr]], 8)
     with pytest.raises(ValueError):
         p.load_many([-1], 8)
+
+
+def test_a_machine_check_reclassifies_only_the_loads_into_its_folio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cost follows the loads and the poisoned pages they hit: the batch is classified
+    once in full; after each machine check only the later loads into that hugepage are
+    looked at again, against that folio's entries only (it used to rescan every entry)."""
+    k = mf.Kernel(hugepages={"1G": 4}, supports_keep_ue_mapped=True)
+    p = k.spawn("vmm", handle_sigbus=True)
+    fd = p.memfd_create("g", mf.MFD_HUGETLB | mf.MFD_HUGE_1GB | mf.MFD_MF_KEEP_UE_MAPPED)
+    p.ftruncate(fd, 4 * mf.SZ_1G)
+    addr = p.mmap(4 * mf.SZ_1G, mf.PROT_READ | mf.PROT_WRITE, mf.MAP_SHARED, fd)
+    p.fill(addr, 4 * mf.SZ_1G, 0x5A)
+    pfn = p.virt_to_pfn(addr + 2 * mf.SZ_1G)
+    assert pfn is not None
+    for sub in (5, 9):
+        k.hw_ue(pfn + sub)  # latent: each first load of it is a machine check
+    calls: list[tuple[int, frozenset[int] | None]] = []
+    plain = batch_module._plain
+
+    def spy(proc, addrs, length, folios=None):  # type: ignore[no-untyped-def]
+        calls.append((len(addrs), None if folios is None else frozenset(folios)))
+        return plain(proc, addrs, length, folios)
+
+    monkeypatch.setattr(batch_module, "_plain", spy)
+    rng = np.random.default_rng(3)
+    addrs = addr + rng.integers(0, 4 * mf.SZ_1G // 8, size=10_000) * 8
+    hit = [addr + 2 * mf.SZ_1G + 5 * mf.PAGE_SIZE, addr + 2 * mf.SZ_1G + 9 * mf.PAGE_SIZE]
+    addrs[[1000, 6000]] = hit
+    batch = p.load_many(addrs, 8)
+    assert [i for i, _ in batch.faults] == [1000, 6000]
+    folio = k.folio_of_pfn(pfn)
+    assert folio is not None
+    later_into_it = [int(((addrs[j + 1 :] - addr) // mf.SZ_1G == 2).sum()) for j in (1000, 6000)]
+    assert calls == [(10_000, None)] + [(n, frozenset({folio.number})) for n in later_into_it]

@@ -30,6 +30,7 @@ LINUX = {
     "EBUSY": (16, "Device or resource busy"),
     "ENODEV": (19, "No such device"),
     "EINVAL": (22, "Invalid argument"),
+    "EFBIG": (27, "File too large"),
     "ENOSPC": (28, "No space left on device"),
     "EOPNOTSUPP": (95, "Operation not supported"),
     "EHWPOISON": (133, "Memory page has hardware error"),
@@ -48,6 +49,7 @@ EMSCRIPTEN = {
     "EBUSY": 10,
     "ENODEV": 43,
     "EINVAL": 28,
+    "EFBIG": 22,
     "ENOSPC": 51,
     "EOPNOTSUPP": 138,
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 import mfwidgets as mf
@@ -821,3 +822,112 @@ def test_python_level_bad_arguments_raise_value_or_type_error(exc, fn):
         fn(k, p, addr)
     assert str(info.value)  # a message, not an empty exception
     assert fingerprint(k) == before
+
+
+# -- bad input is answered at once -------------------------------------------------------------
+# Each of these once built a set of every hugepage index of the range (minutes, gigabytes),
+# or was accepted. Each is now the kernel's errno, computed from what exists, never from the
+# size of the request (benchmarks/bench_model.py times them).
+HUGE_REQUESTS: list[tuple[str, int, str, Callable[[mf.Process, int], object]]] = [
+    ("mmap-private-2^50", errno.ENOMEM, "mmap",
+     lambda p, fd: p.mmap(1 << 50, RW, mf.MAP_PRIVATE, fd)),
+    ("mmap-shared-2^50", errno.ENOMEM, "mmap",
+     lambda p, fd: p.mmap(1 << 50, RW, mf.MAP_SHARED, fd)),
+    ("mmap-past-task-size", errno.ENOMEM, "mmap",
+     lambda p, fd: p.mmap(1 << 60, RW, mf.MAP_SHARED | mf.MAP_NORESERVE, fd)),
+    ("mmap-offset-past-file-limit", errno.EINVAL, "mmap",
+     lambda p, fd: p.mmap(HPS, RW, mf.MAP_SHARED, fd, 1 << 63)),
+    ("fallocate-2^50", errno.ENOSPC, "fallocate", lambda p, fd: p.fallocate(fd, 0, 0, 1 << 50)),
+    ("fallocate-offset-2^83", errno.EFBIG, "fallocate",
+     lambda p, fd: p.fallocate(fd, 0, 1 << 83, HPS)),
+    ("fallocate-punch-2^83", errno.EFBIG, "fallocate",
+     lambda p, fd: p.fallocate(fd, mf.FALLOC_FL_PUNCH_HOLE | mf.FALLOC_FL_KEEP_SIZE, 1 << 83, HPS)),
+    ("ftruncate-2^63", errno.EFBIG, "ftruncate", lambda p, fd: p.ftruncate(fd, 1 << 63)),
+    ("munmap-2^64", errno.EINVAL, "munmap", lambda p, fd: p.munmap(0, 2**64)),
+    ("munmap-past-task-size", errno.EINVAL, "munmap", lambda p, fd: p.munmap(1 << 60, HPS)),
+    ("lseek-past-file-limit", errno.EINVAL, "lseek", lambda p, fd: p.lseek(fd, 1 << 63)),
+    ("pread-offset-2^64", errno.EINVAL, "pread", lambda p, fd: p.pread(fd, 8, 1 << 64)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "err,call,fn", [c[1:] for c in HUGE_REQUESTS], ids=[c[0] for c in HUGE_REQUESTS]
+)
+def test_a_huge_request_is_answered_with_the_kernels_errno(err, call, fn):
+    k, p, fd, _ = mapped_memfd()
+    snap, meminfo, hstates = k.snapshot(), k.meminfo(), (k.hstate("2M"), k.hstate("1G"))
+    assert_fails(k, lambda: fn(p, fd), err, call)
+    assert (k.snapshot(), k.meminfo(), (k.hstate("2M"), k.hstate("1G"))) == (
+        snap,
+        meminfo,
+        hstates,
+    )
+
+
+def test_a_page_past_the_file_size_limit_cannot_escape_release():
+    """fallocate(fd, 0, 1 << 83, 2 MiB) used to allocate a page at index 2^62 that truncate and
+    release never reached ("released but holds pages")."""
+    k, p, fd, addr = mapped_memfd()
+    with pytest.raises(OSError):
+        p.fallocate(fd, 0, 1 << 83, HPS)
+    p.munmap(addr, 2 * HPS)
+    p.close(fd)
+    assert k.hstate("2M") == mf.Hstate(8, 8, 0, 0)
+
+
+def test_map_populate_of_a_huge_noreserve_mapping_stops_at_the_first_failing_fault():
+    k, p, fd, _ = mapped_memfd(pool=3)
+    addr = p.mmap(1 << 50, mf.PROT_READ, mf.MAP_SHARED | mf.MAP_NORESERVE | mf.MAP_POPULATE, fd)
+    # Pages 0 and 1 are in the page cache; page 2 is past the end of the file: the first
+    # fault that fails ends the populate (not 2^29 faults later).
+    assert p.virt_to_pfn(addr + HPS) is not None
+    assert p.virt_to_pfn(addr + 2 * HPS) is None
+    assert k.hstate("2M").free_hugepages == 1
+
+
+# One rule for every public call: Python and numpy integers are accepted, anything else is a
+# TypeError naming the argument, before any state changes.
+NOT_INTS: list[tuple[str, str, Callable[[mf.Kernel, mf.Process, int, int], object]]] = [
+    ("lseek-float", "offset", lambda k, p, fd, a: p.lseek(fd, 1.5)),
+    ("pread-float-offset", "offset", lambda k, p, fd, a: p.pread(fd, 4, 0.5)),
+    ("pread-str-count", "count", lambda k, p, fd, a: p.pread(fd, "4", 0)),
+    ("read-float", "count", lambda k, p, fd, a: p.read(fd, 4.0)),
+    ("ftruncate-float", "length", lambda k, p, fd, a: p.ftruncate(fd, 2.0 * HPS)),
+    ("fallocate-float", "offset", lambda k, p, fd, a: p.fallocate(fd, 0, 0.0, HPS)),
+    ("mmap-float-length", "length", lambda k, p, fd, a: p.mmap(float(HPS), RW, mf.MAP_SHARED, fd)),
+    ("mmap-bool-fd", "fd", lambda k, p, fd, a: p.mmap(HPS, RW, mf.MAP_SHARED, True)),
+    ("munmap-float", "length", lambda k, p, fd, a: p.munmap(a, float(HPS))),
+    ("madvise-str", "advice", lambda k, p, fd, a: p.madvise(a, PS, "MADV_HWPOISON")),
+    ("close-float", "fd", lambda k, p, fd, a: p.close(float(fd))),
+    ("load-float-addr", "addr", lambda k, p, fd, a: p.load(float(a))),
+    ("load_many-floats", "addrs", lambda k, p, fd, a: p.load_many([float(a)])),
+    ("sysctl-float", "value", lambda k, p, fd, a: k.sysctl("vm.memory_failure_early_kill", 1.0)),
+    ("sysctl-bool", "value", lambda k, p, fd, a: k.sysctl("vm.memory_failure_early_kill", True)),
+    ("nr_hugepages-float", "count", lambda k, p, fd, a: k.set_nr_hugepages("2M", 9.0)),
+    ("memory_failure-float", "pfn", lambda k, p, fd, a: k.memory_failure(float(0x100000))),
+    ("hw_ue-str", "pfn", lambda k, p, fd, a: k.hw_ue("0x100000")),
+    ("memfd_create-float-flags", "flags", lambda k, p, fd, a: p.memfd_create("m", 4.0)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("arg,fn", [c[1:] for c in NOT_INTS], ids=[c[0] for c in NOT_INTS])
+def test_a_non_integer_argument_is_a_type_error_naming_it(arg, fn):
+    k, p, fd, addr = mapped_memfd()
+    before = fingerprint(k)
+    with pytest.raises(TypeError, match=rf"\b{arg}\b"):
+        fn(k, p, fd, addr)
+    assert fingerprint(k) == before
+
+
+def test_numpy_integers_are_accepted_everywhere_and_stored_as_int():
+    k, p, fd, addr = mapped_memfd()
+    assert p.lseek(fd, np.int64(PS)) == PS
+    assert type(p.fds[fd].pos) is int
+    assert p.pread(fd, np.uint32(4), np.int64(0)) == b"\x5a" * 4
+    a2 = p.mmap(np.int64(HPS), np.int32(RW), np.int32(mf.MAP_SHARED), np.int64(fd))
+    assert p.load(np.uint64(a2), np.int8(1)).ok
+    p.munmap(np.int64(a2), np.int64(HPS))
+    assert k.sysctl("vm.memory_failure_early_kill", np.int64(1)) == 1
+    assert type(k.sysctls["vm.memory_failure_early_kill"]) is int
+    pfn = p.virt_to_pfn(np.int64(addr))
+    assert k.memory_failure(np.int64(pfn)) == 0

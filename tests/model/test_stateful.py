@@ -462,7 +462,7 @@ class MemoryFailureMachine(RuleBasedStateMachine):
             self.seen[p.pid] = len(p.signals)
 
 
-COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_stateful_fast() -> None:
@@ -475,9 +475,13 @@ def test_stateful_fast() -> None:
 
 @pytest.mark.slow
 def test_stateful_slow() -> None:
+    """2,000 sequences: the same ones every run under the default ``ci`` profile; fresh ones,
+    twenty times the profile's count, with ``MFW_HYPOTHESIS=explore`` (tests/conftest.py)."""
     run_state_machine_as_test(
         MemoryFailureMachine,
-        settings=settings(max_examples=2000, stateful_step_count=20, **COMMON),
+        settings=settings(
+            max_examples=20 * settings.default.max_examples, stateful_step_count=20, **COMMON
+        ),
     )
 
 

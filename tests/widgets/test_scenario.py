@@ -192,6 +192,23 @@ def test_bad_json_in_the_textarea_shows_the_banner_and_keeps_the_old_scenario() 
     assert "not valid JSON" in p._banner.value and p.scenario is KEEP_1G
 
 
+def test_deeply_nested_or_huge_json_shows_a_clear_error_at_once() -> None:
+    p = ScenarioPlayer(KEEP_1G)
+    p._json.value = "[" * 100_001 + "]" * 100_001
+    p._load_json.click()
+    assert "cannot load this scenario: the text is 200,002 characters long" in p._banner.value
+    p._json.value = "[" * 50_000 + "]" * 50_000
+    p._load_json.click()
+    assert "cannot load this scenario: not a scenario: the JSON is nested too deeply" in (
+        p._banner.value
+    )
+    step = '{"op": "release"}'
+    p._json.value = '{"setup": {}, "steps": [' + ", ".join([step] * 1001) + "]}"
+    p._load_json.click()
+    assert "steps: 1,001 steps; a scenario has at most 1,000" in p._banner.value
+    assert p.scenario is KEEP_1G
+
+
 def test_pasting_good_json_loads_it_and_a_refused_step_shows_in_the_banner() -> None:
     p = ScenarioPlayer()
     twice = Scenario(Setup(), [Action("close"), Action("close")], "close twice")

@@ -189,3 +189,17 @@ def test_a_control_change_resets_and_an_invalid_setting_shows_the_banner() -> No
     assert wr._banner.layout.display == "none"
     assert not wr.set(colour="red")  # not a parameter: a message too, no traceback
     assert "colour" in wr._banner.value
+
+
+def test_a_long_session_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guest dies and is rebooted on most ticks; exited processes and old events leave
+    the kernel (processes: the newest ``exited_kept``; the trace: a ring), counters do not."""
+    monkeypatch.setattr(mf.Kernel, "exited_kept", 8)
+    w = Workload(WorkloadParams(ue_rate=50.0, seed=1))
+    for _ in range(120):
+        w.tick()
+    totals = w.totals()
+    for policy, k in w.kernels.items():
+        assert totals[policy]["vm_deaths"] > 20, policy  # many guests came and went
+        assert len(k.processes) <= 2 * 8 + 1, policy  # the live guest and the newest exited
+        assert w.guests[policy] in k.processes and w.guests[policy].alive

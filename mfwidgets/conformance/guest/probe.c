@@ -154,10 +154,15 @@ static void add_map(char *p, unsigned long len)
 	maplen = len;
 }
 
+/* forget the newest mapping; the one before it (if any) is the one later steps use */
 static void drop_map(void)
 {
 	if (nmaps > 0)
 		nmaps--;
+	if (nmaps > 0) {
+		base = maps[nmaps - 1].base;
+		maplen = maps[nmaps - 1].len;
+	}
 }
 
 /* si_addr as an offset into the newest mapping of this process that holds it */
@@ -390,7 +395,8 @@ static int common_step(const char *op, const char *line)
 {
 	if (!strcmp(op, "mmap")) {
 		unsigned long len = arg(line, "hugepages", 1) * hps;
-		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		off_t off = arg(line, "pgoff", 0) * hps;
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 		if (p == MAP_FAILED) {
 			result(op, -1, errno);
 		} else {
