@@ -74,10 +74,24 @@ from typing import Any
 RECORDINGS = Path(__file__).with_name("recordings")
 
 
-def recorded_kernels() -> list[str]:
-    """The kernel versions with a committed recording, oldest first ("6.1", "6.12", ...)."""
-    names = [p.stem for p in RECORDINGS.glob("*.json")]
-    return sorted(names, key=lambda v: [int(x) for x in v.split(".")])
+def kernel_key(kernel: str) -> tuple[list[int], str]:
+    """Sort key of a kernel name: its version, then what it carries ("7.3" < "7.3+v3")."""
+    version, _, extra = kernel.partition("+")
+    return [int(x) for x in version.split(".")], extra
+
+
+def recorded_kernels(patched: bool = False) -> list[str]:
+    """The stock kernels with a committed recording, oldest first ("6.1", "6.12", ...); with
+    ``patched``, the kernels built with the keep series instead ("7.3+v3", ...)."""
+    names = [p.stem for p in RECORDINGS.glob("*.json") if ("+" in p.stem) == patched]
+    return sorted(names, key=kernel_key)
+
+
+def scenarios_of(kernel: str) -> list[Any]:
+    """The scenarios run on ``kernel``: the keep scenarios on a kernel built with the series."""
+    from . import keep, patched, scenario
+
+    return keep.SCENARIOS if kernel in patched.KERNELS else scenario.SCENARIOS
 
 
 def load_recording(kernel: str) -> dict[str, Any]:

@@ -90,6 +90,10 @@ BOOTS = {
     "main": BootSpec("max", "10G"),
     "mce": BootSpec("Skylake-Server", "2G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
     "mce2": BootSpec("Skylake-Server", "5G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
+    # the kernels built with the keep series (patched.py: no ACPI, so one CPU comes up);
+    # no_timer_check: on a loaded host the IO-APIC timer check can fail and panic the boot
+    "keep": BootSpec("max", "10G", "no_timer_check default_hugepagesz=2M"),
+    "keep_mce": BootSpec("Skylake-Server", "2G", "no_timer_check default_hugepagesz=2M"),
 }
 #: docs/kernel.md R4: (MCi_STATUS, MCG_STATUS, MCi_MISC) of each machine check
 MCE_EVENTS = {
@@ -224,16 +228,32 @@ def build_guest(work: Path) -> Path:
     return out
 
 
-def build_initramfs(work: Path, init: Path, module: Path, scenarios: list[Scenario]) -> Path:
+def build_initramfs(
+    work: Path,
+    init: Path,
+    module: Path | None,
+    scenarios: list[Scenario],
+    extra: dict[str, Path] | None = None,
+) -> Path:
+    """The guest's initramfs: /init, /dev/console, /scenarios.txt, the hwpoison-inject module
+    (None: the kernel has it built in) and ``extra`` (path in the guest -> host file)."""
     root = work / "ir"
     shutil.rmtree(root, ignore_errors=True)
     (root / "dev").mkdir(parents=True)
     shutil.copy(init, root / "init")
     ko = root / "hwpoison-inject.ko"
-    if module.suffix == ".xz":
+    if module is None:
+        pass
+    elif module.suffix == ".xz":
         ko.write_bytes(lzma.decompress(module.read_bytes()))
     else:
         shutil.copy(module, ko)
+    for name, src in (extra or {}).items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, root / name)
+    if "bin/busybox" in (extra or {}):  # the selftest's popen("cat ...") needs sh and cat
+        for applet in ("sh", "cat"):
+            os.symlink("busybox", root / "bin" / applet)
     (root / "scenarios.txt").write_text(to_guest_text(scenarios))
     os.mknod(root / "dev" / "console", 0o600 | 0o020000, os.makedev(5, 1))
     files = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
@@ -356,7 +376,16 @@ def run_live(
     cache.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     ensure_host_tools()
-    vmlinuz, module = fetch_kernel(version, cache)
+    module: Path | None = None
+    extra: dict[str, Path] = {}
+    if version in KERNELS:
+        vmlinuz, module = fetch_kernel(version, cache)
+    else:
+        from . import patched  # it builds on this module
+
+        built = patched.build(version, cache)
+        busybox = Path(shutil.which("busybox") or "/bin/busybox")
+        vmlinuz, extra = built.bzimage, {"hugetlb-mfr": built.selftest, "bin/busybox": busybox}
     t1 = time.monotonic()
     work = cache / f"work-{version}"
     work.mkdir(exist_ok=True)
@@ -366,7 +395,7 @@ def run_live(
     for name, group in boots(scenarios).items():
         t2 = time.monotonic()
         (work / name).mkdir(exist_ok=True)
-        initramfs = build_initramfs(work / name, init, module, group)
+        initramfs = build_initramfs(work / name, init, module, group, extra)
         part = out / f"{version}.{name}.serial.log"
         for attempt in range(1, BOOT_ATTEMPTS + 1):
             text = boot(vmlinuz, initramfs, part, name)

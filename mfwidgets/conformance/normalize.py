@@ -11,7 +11,8 @@ Per step (a JSON object):
   (every mapping maps the memfd from offset 0, so it is a file offset); a fourth element
   ``"peer"`` marks one the peer got.
 - ``data``: for a load, store or successful read: ``"pattern"`` (what the fill wrote),
-  ``"zero"`` or ``"other"``; else None.
+  ``"zero"`` or ``"other"``; for the selftest its output lines (``selftest_output()``);
+  else None.
 - ``counters``: the counters that changed, as deltas (HugePages_Total/Free/Rsvd/Surp,
   HardwareCorrupted in kB, ``2M.nr``/``free``/``resv``/``surplus``, ``1G.*``, node stats
   ``mf.total``/``ignored``/``failed``/``delayed``/``recovered`` where the kernel has them).
@@ -106,6 +107,26 @@ class Context:
         return _PID.sub(lambda m: f"{m.group(1)}:PID", text)
 
 
+_ADDR = re.compile(r"0x[0-9a-f]+")
+
+
+def selftest_output(lines: list[str]) -> list[str]:
+    """The selftest's output (``@@OUT`` lines) with every address in its mapping written
+    ``MAP+0x...`` (the mapping: "Created HugeTLB mapping: <base>", "Allocated <length>")."""
+    base = length = 0
+    for line in lines:
+        if m := re.search(r"Created HugeTLB mapping: (0x[0-9a-f]+)", line):
+            base = int(m.group(1), 16)
+        elif m := re.search(r"Allocated (0x[0-9a-f]+) bytes", line):
+            length = int(m.group(1), 16)
+
+    def sub(m: re.Match[str]) -> str:
+        value = int(m.group(0), 16)
+        return f"MAP+{value - base:#x}" if base and base <= value < base + length else m.group(0)
+
+    return [_ADDR.sub(sub, line.rstrip()) for line in lines]
+
+
 def dmesg_order(lines: list[str]) -> list[str]:
     """A step's normalized log lines in a fixed order (``MCE_LOGGED`` first)."""
     return sorted(lines, key=lambda line: line != MCE_LOGGED)
@@ -145,11 +166,14 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
     results: list[StepResult] = []
     ctx = Context("2M")
     counters: dict[int, dict[str, int]] = {}
+    outs: dict[int, list[str]] = {}
     name = None
 
     def finish() -> None:
         if name is None:
             return
+        for i, lines in outs.items():
+            results[i]["data"] = selftest_output(lines)
         for i, r in enumerate(results):
             if i in counters and i - 1 in counters:
                 r["counters"] = deltas(counters[i - 1], counters[i])
@@ -171,6 +195,7 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
             ctx = Context(sc.get("hugepagesize", "2M"))
             results = [empty_step(s, i) for i, s in enumerate(sc["steps"])]
             counters = {}
+            outs = {}
         elif tag in ("@@END", "@@DONE"):
             finish()
             name = None
@@ -211,6 +236,8 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
                 f = dict(kv.split("=") for kv in body.split())
                 sig = [int(f["code"]), signed(int(f["off"], 16)), int(f["lsb"])]
                 r["signals"] = sorted([*r["signals"], sig + (["peer"] if "who" in f else [])])
+            elif tag == "@@OUT":
+                outs.setdefault(n, []).append(body)
             elif tag == "@@DATA":
                 r["data"] = body.strip()
             elif tag == "@@KMSG":

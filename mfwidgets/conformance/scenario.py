@@ -60,6 +60,13 @@ touch_free            ``kb`` (2048 or 1048576): a child maps as many hugepages o
                       as ``free_hugepages`` says and stores to each: how many it could
 nr_hugepages          ``kb``, ``count``: write ``count`` to that size's nr_hugepages
 counters              nothing: just the counters
+selftest              ``pages``: the keep series' own selftest ``hugetlb-mfr <size> <pages>``
+                      (kernels built with the series only): its exit status, and its output
+                      as ``data`` (addresses as ``MAP+0x...``)
+anon_find             ``hugepage``, ``subpage``: a child maps 512 MiB of ordinary anonymous
+                      memory and looks for that raw page (pfn as recorded by the last
+                      fill) among its pages: 1 if it was handed that page, else 0
+anon_hwpoison         nothing: MADV_HWPOISON of one ordinary anonymous 4 KiB page, in a child
 ====================  ==================================================================
 
 Every step reports its normalized result (``normalize.py``): return value or errno name, the
@@ -90,6 +97,9 @@ BOOT_POOLS: dict[str, dict[str, int]] = {
     "main": {"2M": 24, "1G": 6},
     "mce": {"2M": 16, "1G": 0},
     "mce2": {"2M": 16, "1G": 2},
+    # kernels built with the keep series (keep.py)
+    "keep": {"2M": 24, "1G": 6},
+    "keep_mce": {"2M": 16, "1G": 0},
 }
 
 _POS = ("hugepage", "subpage")
@@ -121,6 +131,9 @@ OPS: dict[str, tuple[str, ...]] = {
     "touch_free": ("kb",),
     "nr_hugepages": ("kb", "count"),
     "counters": (),
+    "selftest": ("pages",),
+    "anon_find": _POS,
+    "anon_hwpoison": (),
 }
 #: arguments with a closed set of values
 CHOICES: dict[str, tuple[int, ...]] = {
@@ -143,9 +156,10 @@ BOUNDS: dict[str, int] = {
     "offset": MAX_HUGEPAGES * HPS["1G"],
     "length": HPS["1G"],
     "count": 1 << 16,
+    "pages": 8,
 }
 MCE_OPS = ("mce_srao", "mce_srar")
-MCE_BOOTS = ("mce", "mce2")
+MCE_BOOTS = ("mce", "mce2", "keep_mce")
 
 
 def step_id(step: Step, index: int) -> str:
