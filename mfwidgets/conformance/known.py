@@ -108,6 +108,47 @@ DIFFERENCES: dict[str, dict[tuple[str, str, str], tuple[str, Transform]]] = {
 }
 
 
+def const(value: Any) -> Transform:
+    """The real value whatever the model's (for what the model does not simulate)."""
+    return lambda _: value
+
+
+R_REUSED = (
+    "7.3+v3 is the series as posted, without its prerequisite (free_has_hwpoisoned()): the "
+    "dissolved hugepage's poisoned 4 KiB page went back to the free lists and a new process "
+    "was given it (found by its pfn, and readable); the model, like the prerequisite and the "
+    "project's stand-in (7.3+v3+standin), never hands it out (docs/kernel.md V3, V4)"
+)
+R_ORDINARY = (
+    "ordinary (non-hugetlb) memory is not in the model; on the v3 kernel MADV_HWPOISON of an "
+    "anonymous 4 KiB page is handled as on a stock kernel, plus the series' WARN_ON_ONCE "
+    "(docs/kernel.md V3, V4)"
+)
+
+_REUSED = {
+    (name, "poisoned_page_reused", obs): (R_REUSED, const(value))
+    for name in ("K", "C")
+    for obs, value in (("ret", 1), ("data", "other"))
+}
+#: the V3_ORDINARY step as the v3 kernels did it (both: the stand-in changes nothing there)
+ORDINARY_DMESG = [
+    "Injecting memory failure for pfn HEX at process virtual address HEX",
+    "Memory failure: HEX: Sending SIGBUS to init:PID due to hardware memory corruption",
+    "Memory failure: HEX: recovery action for dirty LRU page: Recovered",
+]
+_ORDINARY = {
+    ("V3_ORDINARY", "ordinary_page", obs): (R_ORDINARY, const(value))
+    for obs, value in (
+        ("ret", 0),
+        ("signals", [[4, 0, 12]]),  # BUS_MCEERR_AR at the page, lsb 12: the stock 4 KiB case
+        ("counters", {"HardwareCorrupted": 4, "mf.recovered": 1, "mf.total": 1}),
+        ("dmesg", ORDINARY_DMESG),
+    )
+}
+DIFFERENCES["7.3+v3"] = {**_REUSED, **_ORDINARY}
+DIFFERENCES["7.3+v3+standin"] = dict(_ORDINARY)
+
+
 def model_version(kernel: str) -> str:
     """The model version ``kernel`` is compared with: its own if the model has it, else 7.3."""
     return kernel if kernel in VERSIONS else DEFAULT_MODEL

@@ -198,11 +198,11 @@ def configure(tree: Path, build: Path) -> None:
 
 def build_selftest(tree: Path, build: Path, out: Path) -> None:
     """The series' selftest, static, against the patched uapi headers of the build."""
-    _run(["make", "-s", "-C", str(tree), f"O={build}", "headers_install"])
+    _run(["make", "-s", "-C", str(tree), f"O={build}", "headers"])  # into <build>/usr/include
     mm = tree / SELFTEST / "mm"
     _run(
         [
-            "gcc", "-O2", "-static", "-D_GNU_SOURCE", "-isystem", str(build / "usr" / "include"),
+            "gcc", "-O2", "-static", "-isystem", str(build / "usr" / "include"),
             "-I", str(tree / SELFTEST), "-I", str(mm), "-I", str(tree / "tools" / "include"),
             "-o", str(out), str(mm / "hugetlb-mfr.c"), str(mm / "vm_util.c"),
             "-lnuma", "-lpthread",
