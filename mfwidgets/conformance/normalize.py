@@ -45,6 +45,12 @@ MCE_RECORD = re.compile(
 #: Logged from an irq_work after the machine-check handler: it races with what the consuming
 #: task prints from its task work (kill_me_maybe()), so it is put first in its step.
 MCE_LOGGED = "mce: [Hardware Error]: Machine check events logged"
+#: A WARN_ON() splat: its first line is kept as ``WARNING: at <function>`` (file, line, CPU and
+#: task vary with the build and the run); the register dump and stack frames are left out.
+WARNING = re.compile(r"^WARNING: .*?(\w+)\+0x[0-9a-f]+/0x")
+SPLAT = re.compile(
+    r"^(\s|RIP: |Call Trace|Code: |R[A-Z0-9]{2}: |CPU: |Hardware name|Modules linked)"
+)
 _HEX = re.compile(r"\b(0x[0-9a-f]+)\b|(?<=fault at )([0-9a-f]+)\b|(?<= user-access at )([0-9a-f]+)")
 _PID = re.compile(r"(?<=[ :])([\w.\-]+):(\d+)(?= due to)")
 
@@ -92,7 +98,9 @@ class Context:
         """The normalized kernel log line of a step that ``who`` (``main`` or ``peer``) did, or
         None if it is not about memory failure."""
         text = text.rstrip()
-        if not RELEVANT.search(text) or MCE_RECORD.search(text):
+        if m := WARNING.search(text):
+            return f"WARNING: at {m.group(1)}"
+        if not RELEVANT.search(text) or MCE_RECORD.search(text) or SPLAT.search(text):
             return None
 
         def sub(m: re.Match[str]) -> str:
@@ -107,7 +115,9 @@ class Context:
         return _PID.sub(lambda m: f"{m.group(1)}:PID", text)
 
 
+SI_KERNEL = 0x80
 _ADDR = re.compile(r"0x[0-9a-f]+")
+_CONSOLE = re.compile(r"\[\s*\d+\.\d{6}\].*$")
 
 
 def selftest_output(lines: list[str]) -> list[str]:
@@ -190,7 +200,8 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
         pos = raw.find("@@")
         if pos < 0:
             continue
-        line = raw[pos:]
+        # an emergency console message (a machine check) may land inside a guest line
+        line = _CONSOLE.sub("", raw[pos:])
         tag, _, rest = line.partition(" ")
         if tag == "@@BEGIN":
             out["release"] = rest.split(" ")[0]
@@ -240,7 +251,10 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
                     r["ret"] = int(value)
             elif tag == "@@SIG":
                 f = dict(kv.split("=") for kv in body.split())
-                sig = [int(f["code"]), signed(int(f["off"], 16)), int(f["lsb"])]
+                code = int(f["code"])
+                # SI_KERNEL (force_sig(SIGBUS), "Memory error not recovered") has no address
+                off = None if code == SI_KERNEL else signed(int(f["off"], 16))
+                sig = [code, off, int(f["lsb"])]
                 r["signals"] = sorted([*r["signals"], sig + (["peer"] if "who" in f else [])])
             elif tag == "@@OUT":
                 outs.setdefault(n, []).append(body)

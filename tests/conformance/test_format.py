@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mfwidgets.conformance import harness, model_runner, normalize, scenario
+from mfwidgets.conformance import harness, keep, model_runner, normalize, scenario
 from mfwidgets.conformance.harness import GUEST_SOURCE, LIBC_A
 
 S = scenario._s
@@ -34,11 +34,26 @@ def test_scenarios_are_valid_json_data() -> None:
 
 
 def test_every_op_is_run_somewhere_and_documented() -> None:
-    used = {st["op"] for sc in scenario.SCENARIOS for st in sc["steps"]}
+    used = {st["op"] for sc in scenario.SCENARIOS + keep.SCENARIOS for st in sc["steps"]}
     assert used == set(scenario.OPS) - {"counters"}
     doc = scenario.__doc__ or ""
     for op in scenario.OPS:
         assert f"\n{op} " in doc or f", {op}" in doc or f"\n{op}," in doc, op
+
+
+def test_keep_scenarios_run_keep_and_stock_side_by_side_in_one_boot() -> None:
+    flags = {
+        sc["name"]: sc["steps"][0]["flags"]
+        for sc in keep.SCENARIOS
+        if sc["steps"][0]["op"] == "memfd_create"
+    }
+    for base in ("K", "K_1G", "C", "C_1G"):
+        assert flags[base] == flags[f"{base}_stock"] | scenario.MFD_MF_KEEP_UE_MAPPED
+    assert list(scenario.boots(keep.SCENARIOS)) == ["keep", "keep_mce"]
+    for sc in keep.SCENARIOS:
+        scenario.validate(sc)
+    selftests = [sc["steps"][0] for sc in keep.SCENARIOS if sc["name"].startswith("SELFTEST")]
+    assert [st["pages"] for st in selftests] == [8, 1]
 
 
 def test_both_page_sizes_where_real_kernel_md_has_them() -> None:
