@@ -106,7 +106,7 @@ MCE_EVENTS = {
 #: the bank the event is raised in; not bank 1, which qemu's broadcast (-b) fills on the other
 #: CPUs (an event on top of that one would be an overflow, which the guest kernel panics on)
 MCE_BANK = 2
-BOOT_ATTEMPTS = 3
+BOOT_ATTEMPTS = 6
 #: seconds qemu may run on after the guest's @@DONE
 DONE_GRACE = 5.0
 
