@@ -110,3 +110,18 @@ def test_report_shows_the_reason_of_a_known_difference(monkeypatch: pytest.Monke
     assert known.accepted("6.1", wrong) is None
     monkeypatch.setattr(known, "VERSIONS", ("7.3", "6.12", "6.1"))
     assert known.differences("6.1") == {}  # once the model has 6.1, nothing is accepted
+
+
+@pytest.mark.parametrize("kernel", sorted(patched.KERNELS))
+def test_the_series_selftest_passed_in_the_guest_and_on_the_model(kernel: str) -> None:
+    """hugetlb-mfr 2M 8 and 1G 1: exit status 0 and "ok 1 All done" in the guest; the model,
+    running the same steps, prints the same lines."""
+    rec = load(kernel)
+    model = model_runner.run_all(rec["scenario_defs"], model_version(kernel), keep=True)
+    for name, pages in (("SELFTEST_2M", 8), ("SELFTEST_1G", 1)):
+        (real,) = rec["scenarios"][name]
+        assert real["ret"] == 0
+        assert "ok 1 All done" in real["data"]
+        assert not any(line.startswith("not ok") for line in real["data"])
+        assert sum("Received expected and correct SIGBUS" in x for x in real["data"]) == pages
+        assert model[name][0]["data"] == real["data"]
