@@ -344,7 +344,7 @@ class Conformance:
 def conformance(kernels: Sequence[str] | None = None) -> Conformance:
     """``check_kernel()`` for each kernel (default: every recorded one), oldest first."""
     names = list(recorded_kernels() if kernels is None else kernels)
-    recs = {k: load_recording(k) for k in recorded_kernels()}
+    recs = {k: load_recording(k) for k in dict.fromkeys([*recorded_kernels(), *names])}
     about = {
         sc["name"]: f"{sc.get('hugepagesize', '2M')}, {len(sc['steps'])} steps"
         for k in reversed(names)
