@@ -30,6 +30,8 @@ Usage (as root, on a Debian 12 host)::
     python -m mfwidgets.conformance --kernel 6.12 --out DIR
     python -m mfwidgets.conformance --kernel 6.1 --out DIR --transcript DIR/6.1.serial.log
     python -m mfwidgets.conformance --recorded --out DIR              # no qemu: the recordings
+    python -m mfwidgets.conformance --kernel 7.3+v3 --out DIR         # the keep series, built
+    python -m mfwidgets.conformance --kernel 7.3+v3+standin --out DIR # ...with the stand-in
 
 writes ``DIR/<kernel>.serial.log`` (raw transcript, every boot), ``DIR/<kernel>.json``
 (normalized results and the scenarios run), ``DIR/<kernel>.timings.json`` and one
@@ -56,6 +58,12 @@ What it does on the host:
 - ``qemu-system-x86_64 -accel tcg,thread=single -smp 2 -display none -serial stdio
   -monitor unix:...`` with the CPU, memory and command line of each boot
   (``harness.BOOTS``, ``harness.kernel_cmdline()``), one qemu at a time.
+
+``7.3+v3`` and ``7.3+v3+standin`` are not Debian binaries: ``patched.py`` builds them from
+Debian's ``linux-source-7.3`` with the project's port of the keep series (``v3/patches/``) and
+``keep.py`` holds what they run (the series' selftest and the keep scenarios, keep and stock
+memfds side by side); they are replayed on ``Kernel(supports_keep_ue_mapped=True)``. ``all``
+means the stock kernels.
 
 The guest program injects memory errors into the machine it runs on; it refuses to run unless it
 is PID 1 or ``HWP_ORACLE_I_AM_A_GUEST`` is set, and the harness only ever runs it inside qemu.
