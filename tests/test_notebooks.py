@@ -8,13 +8,24 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from .notebook_checks import CHECKS
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+
+
+def with_checks(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The notebook with its checks (tests/notebook_checks.py) inserted after their cells."""
+    ids = [cell.get("id") for cell in nb.cells]
+    for anchor, code in reversed(CHECKS.get(name, [])):
+        assert anchor in ids, f"{name}: no cell {anchor!r} to run a check after"
+        nb.cells.insert(ids.index(anchor) + 1, nbformat.v4.new_code_cell(code.strip()))
+    return nb
 
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
+    nb = with_checks(nbformat.read(path, as_version=4), path.name)
     NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
@@ -23,6 +34,12 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
     ]
     assert errors == []
     assert any(c.cell_type == "code" and c.outputs for c in nb.cells)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_every_check_has_its_cell(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS[0].parent / name, as_version=4)
+    with_checks(nb, name)  # fails on a check whose cell was deleted or renamed
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

@@ -1,4 +1,4 @@
-"""The error-path diagram: the committed SVG is the code's output, and a highlight marks one step."""
+"""The error-path diagram: the committed SVG is the code's output; a highlight marks one step."""
 
 from __future__ import annotations
 
