@@ -99,8 +99,6 @@ def distribution_figure(
     # Above the plot, not on it: inside, the legend covered the tallest bars.
     fig.add_layout(fig.legend[0], "above")
     fig.legend.label_text_font_size = "8pt"
-    fig.legend.padding = 2
-    fig.legend.margin = 0  # type: ignore[assignment]  # typed as a property, set as an int
     fig.title.text_font_size = "9pt"  # type: ignore[union-attr]
     return fig
 
