@@ -30,7 +30,14 @@ DEFAULT_DIR = "mfwidgets-workbook"
 FIRST_NOTEBOOK = "notebooks/00_index.ipynb"
 DASHBOARD = "notebooks/dashboard.ipynb"
 #: The reference pages the notebooks link to (../docs/...); the wheel ships them in _docs/.
-DOCS = ("kernel.md", "api.md", "GLOSSARY.md", "DESIGN.md", "figures/error-path.svg")
+DOCS = (
+    "kernel.md",
+    "api.md",
+    "GLOSSARY.md",
+    "DESIGN.md",
+    "summary.md",
+    "figures/error-path.svg",
+)
 EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@bokeh/jupyter_bokeh")
 #: What each server command needs: (module, what it is, the extra that installs it).
 SERVERS = {
