@@ -40,7 +40,9 @@ class Prediction(w.VBox):  # type: ignore[misc]
             value=None,
             layout=w.Layout(width="auto", max_width="100%"),
         )
-        self._lock = w.Button(description="Lock in my prediction", disabled=True)
+        self._lock = w.Button(
+            description="Lock in my prediction", disabled=True, layout=w.Layout(width="max-content")
+        )
         self._status = w.HTML()
         self._choice.observe(
             lambda _: setattr(self._lock, "disabled", self._choice.value is None), "value"
