@@ -28,6 +28,7 @@ _LAZY = {
     "fleet": None,
     "plots": None,
     "predictions": None,
+    "submission": None,
     "teaching": None,
     "widgets": None,
 }

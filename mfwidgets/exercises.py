@@ -92,6 +92,10 @@ class ExerciseSet:
     results: dict[str, bool] = dataclasses.field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
+    # The answer of each last check, as given: what a submission hands in.
+    answers: dict[str, object] = dataclasses.field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @property
     def hugepage_bytes(self) -> int:
@@ -436,6 +440,7 @@ def _report(
     ex: ExerciseSet, name: str, ok: bool, answer: object, hint: str = "", malformed: bool = False
 ) -> bool:
     ex.results[name] = ok
+    ex.answers[name] = answer
     if ok:
         print(f"✓ {name}: {answer!r} is right.")
     elif answer is None or answer is Ellipsis:
@@ -620,6 +625,15 @@ CHECKERS: dict[str, Callable[[ExerciseSet, object], bool]] = {
     "nr_hugepages_after_release": check_nr_hugepages_after_release,
     "who_gets_sigbus": check_who_gets_sigbus,
 }
+
+
+def answer_key(student_ids: Sequence[str]) -> Table:
+    """The instructor's key: every exercise's right answer for each student's instance."""
+    rows = []
+    for student_id in student_ids:
+        ex = make(student_id)
+        rows.append({"student_id": ex.student_id, **{n: repr(solution(ex, n)) for n in NAMES}})
+    return Table(("student_id", *NAMES), tuple(rows), "Answer key (instructors only)")
 
 
 def all_correct(ex: ExerciseSet) -> bool:
