@@ -235,11 +235,8 @@ class Explorer(w.VBox):  # type: ignore[misc]
         step = steps[index]
         self._heatmap.update(step.snapshot)
         self._pool.update(step.snapshot)
-        dmesg = [
-            e.text or "" for s in steps[: index + 1] for e in s.events if e.kind.value == "printk"
-        ]
-        signals = [repr(x) for x in self.kernel.processes[0].signals][-8:]
-        self._counters.update(step.snapshot, dmesg[-12:], signals)
+        # The step's own log and signals: never the live kernel's, which may be steps ahead.
+        self._counters.update(step.snapshot, list(step.dmesg), list(step.signals))
         previous = steps[index - 1] if index else None
         self._step.value = step_html(step, previous, index, len(steps) - 1)
         self._bytes.value = bytes_html(step)
