@@ -18,7 +18,7 @@ import ipywidgets as w
 from bokeh.events import Event, Tap
 from bokeh.layouts import column
 
-from ..model import PAGE_SHIFT, EventKind, Kernel, Snapshot, SubpageState
+from ..model import PAGE_SHIFT, EventKind, Kernel, Signal, Snapshot, SubpageState
 from ..plots import FolioHeatmap, grid_shape, subpage_at
 from ..plots.heatmap import heatmap_title
 from .display import bokeh_widget
@@ -54,10 +54,7 @@ def _signals(session: Session, index: int) -> str:
         e.addr_lsb or 0
         for step in upto
         for e in step.events
-        if e.kind is EventKind.SIGNAL
-        and e.pid == session.vmm.pid
-        and e.text
-        and e.text.startswith("SIGBUS")
+        if e.kind is EventKind.SIGNAL and e.pid == session.vmm.pid and e.signal is Signal.SIGBUS
     ]
     if not lsbs:
         return "no SIGBUS"
@@ -163,8 +160,8 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
             options=["light", "dark"], value=theme, description="theme", style=BUTTON_STYLE
         )
         self._theme_choice.observe(lambda c: self.set_theme(c["new"]), names="value")
-        for button in self._buttons:
-            button.on_click(lambda b: self.act(Action(b.description)))
+        for op, button in zip(BUTTON_OPS, self._buttons, strict=True):
+            button.on_click(lambda _, op=op: self.act(Action(op)))
         self._reset.on_click(lambda _: self._rebuild())
         texts = w.HBox([self._stock_text, self._keep_text], layout=w.Layout(flex_flow="row wrap"))
         super().__init__(

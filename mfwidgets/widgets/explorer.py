@@ -103,8 +103,8 @@ class Explorer(w.VBox):  # type: ignore[misc]
         self._theme_choice.observe(lambda c: self.set_theme(c["new"]), names="value")
         for control in (self._kernel_choice, self._size, self._count, self._keep):
             control.observe(self._on_setup_change, names="value")
-        for button in self._buttons:
-            button.on_click(lambda b: self.act(Action(b.description)))
+        for op, button in zip(BUTTON_OPS, self._buttons, strict=True):
+            button.on_click(lambda _, op=op: self.act(Action(op)))
         self._reset.on_click(lambda _: self._rebuild(self._session.setup))
         super().__init__(
             [

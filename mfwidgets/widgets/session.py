@@ -9,6 +9,7 @@ deterministic, which is what makes "step back" honest.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterator, Sequence
 from typing import overload
 
@@ -30,12 +31,22 @@ from ..model import (
     TraceEvent,
 )
 from ..model.kernel import VERSIONS
-from .explain import explain
+from .explain import Context, explain
 
 FILL_BYTE = 0x5A
 STORE_BYTES = b"\xc3" * 8
 SIZES = {"2M": (1 << 21, MFD_HUGE_2MB), "1G": (1 << 30, MFD_HUGE_1GB)}
-ERROR_KINDS = ("software", "hardware, latent", "hardware, scrubbed")
+
+
+class ErrorKind(str, enum.Enum):
+    """The error an inject click makes; the value is the scenario files' word for it."""
+
+    SOFTWARE = "software"  # madvise(MADV_HWPOISON), or corrupt-pfn when not mapped
+    HW_LATENT = "hardware, latent"  # a DRAM error nothing has noticed yet
+    HW_SCRUBBED = "hardware, scrubbed"  # a DRAM error the patrol scrubber reports at once
+
+
+ERROR_KINDS = tuple(k.value for k in ErrorKind)
 CLICK_MODES = ("inject", "load", "store")
 BUTTON_OPS = ("close", "munmap", "ftruncate(0)", "exit")
 DMESG_TAIL = 12  # kernel log lines a step keeps for its view
@@ -159,6 +170,7 @@ class Session:
         # May raise EINVAL (the flag on a stock kernel): the caller shows it and keeps its old
         # session.
         self.fd = self.vmm.memfd_create("guest", flags)
+        self.memfd = kernel.memfds[-1]
         self.length = setup.nr_hugepages * hps
         self.vmm.ftruncate(self.fd, self.length)
         self.addr = self.vmm.mmap(self.length, PROT_READ | PROT_WRITE, MAP_SHARED, self.fd)
@@ -222,7 +234,16 @@ class Session:
         snap = k.snapshot()
         events = tuple(k.trace.since(seq))
         changed = _changed_cells(before, snap, events)
-        words = explain(events, access, error, self)
+        context = Context(
+            events=events,
+            access=access,
+            error=error,
+            op=action.op,
+            vmm_pid=self.vmm.pid,
+            keep_folios=frozenset(f.number for f in before.folios if f.keep_ue_mapped),
+            released=self.memfd.released,
+        )
+        words = explain(context)
         peek = None
         if action.folio is not None and action.subpage is not None:
             peek = k.peek(self.pfn(action.folio, action.subpage), 32)
@@ -266,10 +287,10 @@ class Session:
         pfn = self.pfn(a.folio, a.subpage)
         vaddr = self.vaddr(a.folio, a.subpage)
         if a.op == "inject":
-            if a.kind == "hardware, latent":
+            if a.kind == ErrorKind.HW_LATENT:
                 k.hw_ue(pfn, detect="latent")
                 return f"(DRAM) uncorrected error at pfn {pfn:#x}", None
-            if a.kind == "hardware, scrubbed":
+            if a.kind == ErrorKind.HW_SCRUBBED:
                 k.hw_ue(pfn, detect="scrub")
                 return f"(patrol scrub) memory_failure({pfn:#x}, 0)", None
             if vaddr is not None and vmm.alive and vmm.virt_to_pfn(vaddr) is not None:
