@@ -7,7 +7,7 @@ import pytest
 import mfwidgets as mf
 from mfwidgets.model import errno
 from mfwidgets.widgets import Action, Session, Setup
-from mfwidgets.widgets.parts import counter_changes
+from mfwidgets.widgets.parts import counter_changes, step_html
 
 
 def keep_session(**kw: object) -> Session:
@@ -173,3 +173,26 @@ def test_invalid_setup_is_a_clear_error() -> None:
     with pytest.raises(OSError) as e:
         mf.Explorer(series=False, keep_ue_mapped=True)
     assert e.value.errno == errno.EINVAL
+
+
+def test_a_stock_1g_hard_offline_counts_every_changed_subpage() -> None:
+    # Regression: the count was capped at 4096 cells per hugepage.
+    s = keep_session(series=False, keep_ue_mapped=False, size="1G", nr_hugepages=1)
+    step = s.apply(Action("inject", 0, 5, "software"))
+    assert len(step.changed) == 262_144  # every 4 KiB subpage of the 1 GiB hugepage
+    assert step.changed[0] == (0, 0) and step.changed[-1] == (0, 262_143)
+    assert "262144 subpages changed state" in step_html(step, s.steps[0], 1, 1)
+
+
+def test_stepping_back_to_the_boot_shows_no_signal_from_later_steps() -> None:
+    # Regression: the counters panel read the signals from the live kernel, so step 0 showed a
+    # SIGBUS that had not been sent yet.
+    ex = mf.Explorer(series=False, keep_ue_mapped=False)
+    ex.click(ex.folio, 3)  # software injection: stock hard offline, SIGBUS lsb 21
+    sigbus = f"SIGBUS BUS_MCEERR_AR addr={ex.session.addr + 3 * 4096:#x} lsb=21"
+    assert sigbus in ex._counters.div.text and "Memory failure" in ex._counters.div.text
+    ex._history.move(0)
+    assert "SIGBUS" not in ex._counters.div.text
+    assert "Memory failure" not in ex._counters.div.text  # nor the later log lines
+    ex._history.move(1)
+    assert sigbus in ex._counters.div.text
