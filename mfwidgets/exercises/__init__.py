@@ -372,7 +372,8 @@ def progress(ex: ExerciseSet) -> Table:
 __all__ = [
     "CHECKERS", "EXERCISES", "FILL_BYTE", "HELPER_KINDS", "HELPER_NAMES", "MEMFD_NAME", "NAMES",
     "SOLUTIONS_ENV", "TLB_PAGE_SIZES", "VM_SIZES", "Exercise", "ExerciseSet", "Helper", "Lab",
-    "Question", "all_correct", "answer_key", "check_nr_hugepages_after_release", "check_read_result",
-    "check_si_addr_lsb", "check_tlb_entries", "check_usable_bytes", "check_who_gets_sigbus",
+    "Question", "all_correct", "answer_key", "check_nr_hugepages_after_release",
+    "check_read_result", "check_si_addr_lsb", "check_tlb_entries", "check_usable_bytes",
+    "check_who_gets_sigbus",
     "exercise", "make", "progress", "solution", "solutions_enabled",
 ]  # fmt: skip

@@ -40,6 +40,7 @@ class Context:
     vmm_pid: int | None = None
     keep_folios: frozenset[int] = frozenset()  # hugepages of a MFD_MF_KEEP_UE_MAPPED memfd
     released: bool = False  # the guest memfd is released after the step
+    software_poisoned: bool = False  # the accessed 4 KiB page is hwpoison from a software injection
 
     @property
     def unmapped(self) -> bool:
@@ -267,7 +268,16 @@ def explain(c: Context) -> list[str]:
     words += pending
     if c.access is not None and c.access.ok:
         shown = "" if c.access.data is None else f" and read {c.access.data.hex(' ')}"
-        words.append(f"The access completed{shown}: healthy memory, no signal.")
+        if c.software_poisoned:
+            words.append(
+                f"The access completed{shown}, with no signal, although this 4 KiB page is "
+                "marked hwpoison: a software injection marks the page but leaves its data "
+                "intact, and MFD_MF_KEEP_UE_MAPPED keeps the hugepage mapped, so the load "
+                "reads it. A real uncorrected error here would have destroyed the data and "
+                "raised SIGBUS."
+            )
+        else:
+            words.append(f"The access completed{shown}: healthy memory, no signal.")
     if not words:
         words.append(next(say for when, say in QUIET_ROWS if when(c)))
     return words

@@ -71,7 +71,11 @@ def bytes_html(step: Step) -> str:
     if a.folio is None:
         return ""
     title = f"hugepage #{a.folio}, subpage {a.subpage}, first 32 bytes:"
-    if step.peek is None:
+    if step.access is not None and not step.access.ok:
+        # The load faulted: the process read nothing, so showing the frame's bytes would
+        # suggest it did (under stock they are even intact, just unreachable).
+        body = "(nothing read: this access raised SIGBUS)"
+    elif step.peek is None:
         body = "(no data: the frame holds no guest data, or a hardware error destroyed it)"
     else:
         body = " ".join(f"{b:02x}" for b in step.peek)

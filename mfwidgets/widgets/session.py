@@ -28,6 +28,7 @@ from ..model import (
     Access,
     Kernel,
     Snapshot,
+    SubpageState,
     TraceEvent,
 )
 from ..model.kernel import VERSIONS
@@ -242,6 +243,10 @@ class Session:
             vmm_pid=self.vmm.pid,
             keep_folios=frozenset(f.number for f in before.folios if f.keep_ue_mapped),
             released=self.memfd.released,
+            software_poisoned=access is not None
+            and action.folio is not None
+            and action.subpage is not None
+            and snap.codes(action.folio)[action.subpage] == SubpageState.HWPOISON_SW,
         )
         words = explain(context)
         peek = None

@@ -162,7 +162,7 @@ def test_explorer_buttons_and_load_mode() -> None:
         repr(step.access.signal)
         == f"SIGBUS BUS_MCEERR_AR addr={ex.session.addr + 7 * 4096:#x} lsb=12"
     )  # type: ignore[union-attr]
-    assert "(no data" in ex._bytes.value  # the hardware error destroyed those bytes
+    assert "(nothing read: this access raised SIGBUS)" in ex._bytes.value
     ex._buttons[2].click()  # ftruncate(0)
     assert ex.kernel.hstate("1G").nr_hugepages == 1
 
@@ -196,3 +196,31 @@ def test_stepping_back_to_the_boot_shows_no_signal_from_later_steps() -> None:
     assert "Memory failure" not in ex._counters.div.text  # nor the later log lines
     ex._history.move(1)
     assert sigbus in ex._counters.div.text
+
+
+def test_a_load_of_a_software_poisoned_page_under_the_flag_says_why_it_worked() -> None:
+    s = keep_session()
+    s.apply(Action("inject", 0, 37, "software"))
+    step = s.apply(Action("load", 0, 37))
+    assert step.access is not None and step.access.ok
+    assert not any("healthy memory" in t for t in step.explanation)
+    assert any(
+        "a software injection marks the page but leaves its data intact" in t
+        and "A real uncorrected error here would have destroyed the data and raised SIGBUS" in t
+        for t in step.explanation
+    )
+    healthy = s.apply(Action("load", 0, 38))
+    assert healthy.explanation[-1].endswith("healthy memory, no signal.")
+
+
+def test_the_byte_dump_of_a_failed_load_shows_nothing_read() -> None:
+    from mfwidgets.widgets.parts import bytes_html
+
+    s = keep_session(series=False, keep_ue_mapped=False)
+    s.apply(Action("inject", 1, 0, "software"))
+    failed = s.apply(Action("load", 1, 400))
+    assert failed.peek == b"\x5a" * 32  # the frame still holds the bytes (stock, software)...
+    html = bytes_html(failed)
+    assert "(nothing read: this access raised SIGBUS)" in html and "5a 5a" not in html
+    ok = s.apply(Action("load", 0, 3))
+    assert "5a 5a 5a" in bytes_html(ok)
