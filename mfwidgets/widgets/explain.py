@@ -281,3 +281,21 @@ def explain(c: Context) -> list[str]:
     if not words:
         words.append(next(say for when, say in QUIET_ROWS if when(c)))
     return words
+
+
+def path_stage(c: Context) -> str | None:
+    """Which step of the error's path (plots/diagram.py KEYS) this step shows, if any: the
+    release when a poisoned hugepage left the page cache, else the policy memory_failure()
+    applied, else a hardware error still waiting in DRAM."""
+    kinds = {e.kind for e in c.events}
+    # A dissolve in the same step as memory_failure() is a free hugepage's, not a release.
+    if EventKind.DISSOLVE in kinds and EventKind.MEMORY_FAILURE not in kinds:
+        return "keep_release"
+    if EventKind.LEAK in kinds:
+        return "stock_release"
+    for e in c.events:
+        if e.kind is EventKind.MEMORY_FAILURE and e.folio is not None:
+            return "keep" if e.folio in c.keep_folios else "stock"
+    if any(e.kind is EventKind.INJECT and e.source is InjectSource.HW_LATENT for e in c.events):
+        return "error"
+    return None

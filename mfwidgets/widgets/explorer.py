@@ -15,6 +15,7 @@ from bokeh.layouts import column
 
 from ..model import Kernel, SubpageState
 from ..plots import CountersPanel, FolioHeatmap, PoolView
+from ..plots.diagram import error_path_svg
 from .display import bokeh_widget
 from .front import Front, Lane
 from .parts import BUTTON_STYLE, bytes_html, control_row, step_html
@@ -72,6 +73,10 @@ class Explorer(Front):
         )
         self._step = w.HTML()
         self._bytes = w.HTML()
+        # The error's path with this step highlighted; folded, so it costs no room unasked.
+        self._path = w.HTML()
+        self._path_box = w.Accordion(children=[self._path], selected_index=None)
+        self._path_box.set_title(0, "Where this step is on the error's path")
         snap = session.steps[-1].snapshot
         self._heatmap = FolioHeatmap(snap, _guest_folio(session, 0), theme=theme)
         self._pool = PoolView(snap, theme=theme)
@@ -96,6 +101,7 @@ class Explorer(Front):
                 self._history,
                 self._step,
                 self._bytes,
+                self._path_box,
                 self._overview,
             ],
             layout=w.Layout(max_width="900px"),
@@ -185,6 +191,7 @@ class Explorer(Front):
         previous = steps[index - 1] if index else None
         self._step.value = step_html(step, previous, index, len(steps) - 1)
         self._bytes.value = bytes_html(step)
+        self._path.value = error_path_svg(step.stage)
 
     def set_theme(self, theme: str) -> None:
         """Draw the plots in the "light" or "dark" theme."""

@@ -32,7 +32,7 @@ from ..model import (
     TraceEvent,
 )
 from ..model.kernel import VERSIONS
-from .explain import Context, explain
+from .explain import Context, explain, path_stage
 
 FILL_BYTE = 0x5A
 STORE_BYTES = b"\xc3" * 8
@@ -150,6 +150,7 @@ class Step:
     peek: bytes | None = None  # the first bytes of the clicked subpage afterwards, if any
     dmesg: tuple[str, ...] = ()  # the tail of the kernel log after this step
     signals: tuple[str, ...] = ()  # the last signals the VMM had received after this step
+    stage: str | None = None  # where on the error's path this step is (plots/diagram.py KEYS)
 
 
 class Session:
@@ -264,6 +265,7 @@ class Session:
             peek,
             dmesg=self._dmesg(),
             signals=self._signals(),
+            stage=path_stage(context),
         )
         self.steps.append(step)
         return step

@@ -224,3 +224,36 @@ def test_the_byte_dump_of_a_failed_load_shows_nothing_read() -> None:
     assert "(nothing read: this access raised SIGBUS)" in html and "5a 5a" not in html
     ok = s.apply(Action("load", 0, 3))
     assert "5a 5a 5a" in bytes_html(ok)
+
+
+@pytest.mark.parametrize(
+    ("setup", "actions", "stage"),
+    [
+        ({}, [Action("inject", 0, 3, "software")], "keep"),
+        ({"series": False, "keep_ue_mapped": False}, [Action("inject", 0, 3, "software")], "stock"),
+        ({}, [Action("inject", 0, 3, "hardware, latent")], "error"),
+        ({}, [Action("inject", 0, 3, "software"), Action("ftruncate(0)")], "keep_release"),
+        (
+            {"series": False, "keep_ue_mapped": False},
+            [Action("inject", 0, 3, "software"), Action("close"), Action("munmap")],
+            "stock_release",
+        ),
+        ({}, [Action("load", 0, 3)], None),
+    ],
+)
+def test_each_step_knows_where_it_is_on_the_errors_path(
+    setup: dict[str, object], actions: list[Action], stage: str | None
+) -> None:
+    s = keep_session(**setup)
+    for action in actions:
+        step = s.apply(action)
+    assert step.stage == stage
+
+
+def test_the_explorer_highlights_the_step_on_the_path_diagram() -> None:
+    ex = mf.Explorer(size="2M", nr_hugepages=2)
+    assert 'stroke-width="5"' not in ex._path.value  # the boot: nothing highlighted
+    ex.click(ex.folio, 3)
+    assert ex._path.value == mf.plots.diagram.error_path_svg("keep")
+    ex._history.move(0)
+    assert 'stroke-width="5"' not in ex._path.value
