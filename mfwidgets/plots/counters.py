@@ -100,7 +100,7 @@ class CountersPanel:
         signals: Sequence[str] = (),
         *,
         theme: str = "light",
-        width: int = 900,
+        width: int = 800,
     ) -> None:
         self.div = Div(text="", width=width)
         self.set_theme(theme)

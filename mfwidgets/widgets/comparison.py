@@ -155,7 +155,7 @@ class PolicyComparison(Front):
                 self._history,
                 texts,
             ],
-            layout=w.Layout(max_width="900px"),
+            layout=w.Layout(max_width="100%"),
         )
         self._set_folio_options()
         self._refresh()

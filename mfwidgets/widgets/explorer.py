@@ -104,7 +104,7 @@ class Explorer(Front):
                 self._path_box,
                 self._overview,
             ],
-            layout=w.Layout(max_width="900px"),
+            layout=w.Layout(max_width="100%"),
         )
         self._refresh()
 
