@@ -105,10 +105,7 @@ def _hint_tlb(ex: ExerciseSet, value: int, right: int) -> str:
             return f"that is the count for {format_size(parse_size(size))} pages, not " + (
                 f"{format_size(page)} ones."
             )
-    return (
-        f"one entry maps one page: divide the memory ({ex.vm_bytes:,} bytes) by the page size "
-        f"({page:,} bytes)."
-    )
+    return "one entry maps one page: how many pages of your page size does the VM's memory hold?"
 
 
 def _hint_lsb(ex: ExerciseSet, value: int, right: int) -> str:
@@ -122,8 +119,8 @@ def _hint_lsb(ex: ExerciseSet, value: int, right: int) -> str:
         )
     if not ex.keep and value == PAGE_SHIFT:
         return (
-            "12 (one 4 KiB page) is what the proposed flag reports; this memfd was created "
-            "without it, so the kernel reports the whole hugepage."
+            "12 (one 4 KiB page) is what the proposed flag reports; look again at the flags "
+            "this memfd was created with."
         )
     return (
         "si_addr_lsb is log2 of the size the kernel reports lost around si_addr: 12 for 4 KiB, "
@@ -136,9 +133,9 @@ def _hint_usable(ex: ExerciseSet, value: int, right: int) -> str:
     if value == total:
         return "the kernel reports part of the memory lost: subtract it."
     if ex.keep and value == total - ex.hugepage_bytes:
-        return "that is stock (a whole hugepage lost); this memfd keeps the hugepage mapped."
+        return "that is what a stock memfd keeps; look again at this memfd's flags."
     if not ex.keep and value == total - PAGE_SIZE:
-        return "that is the proposed flag's answer; without it the whole hugepage is lost."
+        return "that is what the proposed flag keeps; look again at this memfd's flags."
     if value * PAGE_SIZE == right or value * 1024 == right:
         return "answer in bytes, not in pages or KiB."
     return (
@@ -163,22 +160,19 @@ def _hint_read(ex: ExerciseSet, value: int | str, right: int | str) -> str:
     start = ex.read_offset & ~(PAGE_SIZE - 1)
     if value == ex.poisoned_offset - start:
         return "count from the read's offset, not from the start of its 4 KiB page."
-    return (
-        f"the count is the distance from the offset {ex.read_offset:#x} to the poisoned page "
-        f"at file offset {ex.poisoned_offset:#x}."
-    )
+    return "where does the first poisoned 4 KiB page the read meets start, and where did it start?"
 
 
 def _hint_release(ex: ExerciseSet, value: int, right: int) -> str:
     if ex.keep and value == ex.nr_pool:
         return (
-            "under MFD_MF_KEEP_UE_MAPPED, release dissolves the poisoned hugepage: it leaves "
-            "the pool for good."
+            "what does release do to a poisoned hugepage of a memfd with "
+            "MFD_MF_KEEP_UE_MAPPED, and is that hugepage still counted afterwards?"
         )
     if not ex.keep and value == ex.nr_pool - 1:
         return (
-            "a stock kernel does not dissolve the poisoned hugepage on release: it leaks it, and "
-            "a leaked page is still counted."
+            "what does release do to a poisoned hugepage of a stock memfd, and is that "
+            "hugepage still counted afterwards?"
         )
     if value in (ex.spare_hugepages, ex.nr_pool - ex.nr_hugepages):
         return "the healthy hugepages of the memfd go back to the pool when it is released."
@@ -197,14 +191,12 @@ def _hint_who(ex: ExerciseSet, value: frozenset[str], right: frozenset[str]) -> 
         return "the process that calls madvise(MADV_HWPOISON) gets BUS_MCEERR_AR itself."
     for h in ex.helpers:
         if h.name in value and h.name not in right:
-            if h.mce_kill == "late":
-                return f"{h.name} is late-kill: it hears nothing until it touches the page."
             return (
-                f"{h.name} is early-kill but has no mapping of the memfd any more; the kernel "
-                f"signals only processes that map it."
+                f"look again at {h.name}: when is a process with its PR_MCE_KILL policy told, "
+                "and does it still map the memfd?"
             )
         if h.name in right and h.name not in value:
-            return f"{h.name} is early-kill and maps the memfd: it gets BUS_MCEERR_AO now."
+            return f"look again at {h.name}: its PR_MCE_KILL policy, and what it maps."
     return "think of the caller of madvise(), then of each helper's PR_MCE_KILL policy."
 
 
