@@ -53,7 +53,14 @@ def counter_changes(before: Snapshot, after: Snapshot) -> list[str]:
 
 def step_html(step: Step, previous: Step | None, number: int, total: int) -> str:
     """The explanation of one step: the call, what happened and why, what changed."""
-    parts = [f"<b>Step {number} of {total}</b>: <code>{html.escape(step.call)}</code>"]
+    # The heatmap's tooltips number events as the trace does (#17): name the step's range.
+    seqs = [e.seq for e in step.events]
+    span = (
+        ""
+        if not seqs
+        else f" (events #{min(seqs)}" + (f"–#{max(seqs)})" if max(seqs) != min(seqs) else ")")
+    )
+    parts = [f"<b>Step {number} of {total}</b>{span}: <code>{html.escape(step.call)}</code>"]
     parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in step.explanation) + "</ul>")
     changes = counter_changes(previous.snapshot, step.snapshot) if previous else []
     nr_cells = len(step.changed)

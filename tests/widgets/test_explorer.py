@@ -257,3 +257,13 @@ def test_the_explorer_highlights_the_step_on_the_path_diagram() -> None:
     assert ex._path.value == mf.plots.diagram.error_path_svg("keep")
     ex._history.move(0)
     assert 'stroke-width="5"' not in ex._path.value
+
+
+def test_the_step_text_names_the_event_numbers_the_tooltips_show() -> None:
+    s = keep_session()
+    step = s.apply(Action("inject", 0, 37, "software"))
+    seqs = [e.seq for e in step.events]
+    html = step_html(step, s.steps[0], 1, 1)
+    assert f"<b>Step 1 of 1</b> (events #{min(seqs)}–#{max(seqs)}):" in html
+    view = step.snapshot.folios[0]
+    assert view.last_event[37].startswith(f"#{max(e.seq for e in step.events if e.subpage == 37)} ")
