@@ -5,6 +5,8 @@
     mfwidgets copy-notebooks DEST                            copy the workbook only
     mfwidgets doctor                                         check the widget and bokeh extensions
     mfwidgets doctor --kernel                                what this machine's Linux kernel offers
+    mfwidgets grade DIR --out grades.csv                     re-check a class's exercise submissions
+    mfwidgets key STUDENT_ID [...]                           those students' right answers
 
 The workbook is DIR/notebooks/ plus the reference pages the notebooks link to, DIR/docs/.
 Copying never overwrites a file that is already there, so a student's edits survive. Any
@@ -30,7 +32,14 @@ DEFAULT_DIR = "mfwidgets-workbook"
 FIRST_NOTEBOOK = "notebooks/00_index.ipynb"
 DASHBOARD = "notebooks/dashboard.ipynb"
 #: The reference pages the notebooks link to (../docs/...); the wheel ships them in _docs/.
-DOCS = ("kernel.md", "api.md", "GLOSSARY.md", "DESIGN.md")
+DOCS = (
+    "kernel.md",
+    "api.md",
+    "GLOSSARY.md",
+    "DESIGN.md",
+    "summary.md",
+    "figures/error-path.svg",
+)
 EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@bokeh/jupyter_bokeh")
 #: What each server command needs: (module, what it is, the extra that installs it).
 SERVERS = {
@@ -193,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc.add_argument(
         "--kernel", action="store_true", help="probe this machine's kernel (read-only) instead"
     )
+    grade = sub.add_parser("grade", help="re-check every submission-*.json of a class")
+    grade.add_argument("dir", help="the directory of submission files")
+    grade.add_argument("--out", default="grades.csv", help="the CSV to write (default grades.csv)")
+    key = sub.add_parser("key", help="the instructor's key: each student's right answers")
+    key.add_argument("student_ids", nargs="+")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*sub.choices, "-h", "--help"):
         argv.insert(0, "lab")  # bare "mfwidgets [options]" is "mfwidgets lab [options]"
@@ -202,6 +216,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if command == "doctor":
         return kernel_doctor() if args.kernel else doctor()
+    if command == "grade":
+        from . import grading
+
+        try:
+            return grading.main(args.dir, args.out)
+        except NotADirectoryError as why:
+            print(f"mfwidgets grade: {why}", file=sys.stderr)
+            return 2
+    if command == "key":
+        from .exercises import answer_key
+
+        print(answer_key(args.student_ids))
+        return 0
     if command == "copy-notebooks":
         copied, kept = copy_notebooks(Path(args.dest))
         print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")

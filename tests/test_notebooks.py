@@ -2,27 +2,49 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from mfwidgets import grading
+from mfwidgets.exercises import NAMES
+
+from .notebook_checks import CHECKS
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+
+
+def with_checks(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The notebook with its checks (tests/notebook_checks.py) inserted after their cells."""
+    ids = [cell.get("id") for cell in nb.cells]
+    for anchor, code in reversed(CHECKS.get(name, [])):
+        assert anchor in ids, f"{name}: no cell {anchor!r} to run a check after"
+        nb.cells.insert(ids.index(anchor) + 1, nbformat.v4.new_code_cell(code.strip()))
+    return nb
 
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
+def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
+    nb = with_checks(nbformat.read(path, as_version=4), path.name)
+    # Run in a scratch directory: 05 saves a submission file where it runs.
     NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     errors = [
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
     ]
     assert errors == []
     assert any(c.cell_type == "code" and c.outputs for c in nb.cells)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_every_check_has_its_cell(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS[0].parent / name, as_version=4)
+    with_checks(nb, name)  # fails on a check whose cell was deleted or renamed
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -32,21 +54,25 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 
 EXERCISES = Path(__file__).resolve().parent.parent / "notebooks" / "05_exercises.ipynb"
+CHECK_CALL = re.compile(r"mf\.exercises\.check_(\w+)\(ex, answer\)")
 
 
 @pytest.mark.notebooks
-def test_exercises_notebook_with_solutions_checks_every_answer_right(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """With MFW_SOLUTIONS=1 (inherited by the kernel) every answer cell is filled in by
-    mfwidgets.exercises.solution(), so every check prints ✓ and the closing assert passes."""
-    monkeypatch.setenv("MFW_SOLUTIONS", "1")
+def test_exercises_notebook_answered_right_hands_in_a_full_score(tmp_path: Path) -> None:
+    """Every answer cell filled in with the instructor's solution (the notebook itself has
+    none): every check prints ✓, the saved submission grades 6 of 6."""
     nb = nbformat.read(EXERCISES, as_version=4)
+    filled = 0
+    for cell in nb.cells:
+        call = CHECK_CALL.search(cell.source) if cell.cell_type == "code" else None
+        if call and "answer = None" in cell.source:
+            name = NAMES[[f"check_{n}" for n in NAMES].index(f"check_{call.group(1)}")]
+            line = f'answer = mf.exercises.solution(ex, "{name}")'
+            cell.source = re.sub(r"^answer = None.*$", line, cell.source, flags=re.M)
+            filled += 1
+    assert filled == len(NAMES)
     NotebookClient(
-        nb,
-        timeout=120,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(EXERCISES.parent)}},
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     text = "".join(
         o.get("text", "")
@@ -60,4 +86,7 @@ def test_exercises_notebook_with_solutions_checks_every_answer_right(
     ]
     assert errors == []
     assert "✗" not in text
-    assert text.count("✓") == 6
+    assert text.count("✓") == len(NAMES)
+    assert "Saved submission-student-id-here.json: 6 of 6 right so far." in text
+    grades, rejected = grading.grade_dir(tmp_path)
+    assert rejected == [] and [(g.student_id, g.score) for g in grades] == [("student-id-here", 6)]

@@ -57,11 +57,11 @@ from .folio import FolioState
 from .hstate import HstateCounters as Hstate
 from .invariants import InvariantError, check_invariants
 from .kernel import Kernel, KernelPanic
-from .memory_failure import MFMsg, MFResult, MFStats
+from .memory_failure import MFStats
 from .process import Process, StatFs
 from .siginfo import Access, SigInfo
 from .snapshot import FolioView, Snapshot, SubpageState
-from .trace import EventKind, Trace, TraceEvent
+from .trace import EventKind, InjectSource, MFMsg, MFResult, Signal, Trace, TraceEvent
 
 __all__ = [
     "BUS_ADRERR",
@@ -111,6 +111,7 @@ __all__ = [
     "FolioState",
     "FolioView",
     "Hstate",
+    "InjectSource",
     "InvariantError",
     "Kernel",
     "LoadBatch",
@@ -120,6 +121,7 @@ __all__ = [
     "MFStats",
     "Process",
     "SegvCode",
+    "Signal",
     "SigInfo",
     "Snapshot",
     "StatFs",

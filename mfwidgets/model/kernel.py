@@ -34,11 +34,11 @@ from .hstate import Hstate, HstateCounters
 from .invariants import check_invariants
 from .memfd import Memfd
 from .memory_failure import MFStats, memory_failure, unpoison_memory
-from .mm import Vma
+from .mm import Vma, VmFault
 from .process import Process
 from .siginfo import SigInfo, sigbus
 from .snapshot import Snapshot, take_snapshot
-from .trace import EventKind, Trace, TraceEvent
+from .trace import EventKind, InjectSource, MFMsg, MFResult, Signal, Trace, TraceEvent
 from .version import KERNEL_VERSIONS, KernelVersion
 
 VERSIONS = tuple(KERNEL_VERSIONS)  # "7.3", "6.12", "6.1"
@@ -140,9 +140,31 @@ class Kernel:
         return self
 
     # -- the trace and the log --
-    def emit(self, kind: EventKind, **fields: object) -> TraceEvent:
+    def emit(
+        self,
+        kind: EventKind,
+        *,
+        pid: int | None = None,
+        pfn: int | None = None,
+        folio: int | None = None,
+        subpage: int | None = None,
+        addr: int | None = None,
+        mf_type: MFMsg | None = None,
+        mf_result: MFResult | None = None,
+        si_code: int | None = None,
+        addr_lsb: int | None = None,
+        errno: int | None = None,
+        text: str | None = None,
+        source: InjectSource | None = None,
+        signal: Signal | None = None,
+        fault: VmFault | None = None,
+    ) -> TraceEvent:
+        """Append one event (the tracepoint), typed field by field."""
         self.seq += 1
-        event = TraceEvent(self.seq, self.step, kind, **fields)  # type: ignore[arg-type]
+        event = TraceEvent(
+            self.seq, self.step, kind, pid, pfn, folio, subpage, addr, mf_type, mf_result,
+            si_code, addr_lsb, errno, text, source, signal, fault,
+        )  # fmt: skip
         self.trace._append(event)
         if event.folio is not None and event.subpage is not None:
             self.folios[event.folio].last_event[event.subpage] = event.seq
@@ -208,7 +230,13 @@ class Kernel:
             return bool(self.sysctls["vm.memory_failure_early_kill"])
         return proc.mce_kill == "early"
 
-    def send_signal(self, proc: Process, info: SigInfo, pfn: int | None = None) -> SigInfo:
+    def send_signal(
+        self,
+        proc: Process,
+        info: SigInfo,
+        pfn: int | None = None,
+        fault: VmFault | None = None,
+    ) -> SigInfo:
         """Generate a signal (force_sig_mceerr(), force_sig_fault()): it is pending until the
         task returns to user space (``return_to_user()``). A standard signal that is pending
         already is not queued a second time (legacy_queue() in kernel/signal.c): kill_procs()
@@ -237,6 +265,8 @@ class Kernel:
             si_code=info.si_code,
             addr_lsb=info.si_addr_lsb,
             text=repr(info),
+            signal=Signal.SIGBUS if info.si_signo == SIGBUS else Signal.SIGSEGV,
+            fault=fault,
         )
         if not (proc.handle_sigbus and info.si_signo == SIGBUS):
             self.doomed.append(proc)
@@ -453,7 +483,8 @@ class Kernel:
             pfn=pfn,
             folio=folio.number,
             subpage=pfn - folio.pfn,
-            text="corrupt-pfn",
+            text=str(InjectSource.CORRUPT_PFN),
+            source=InjectSource.CORRUPT_PFN,
         )
         ret = self._memory_failure(pfn, MF_SW_SIMULATED, None)
         if ret < 0:
@@ -488,12 +519,14 @@ class Kernel:
         folio = self._checked_pfn("hw_ue", pfn)
         subpage = pfn - folio.pfn
         folio.bad.add(subpage)
+        source = InjectSource.HW_LATENT if detect == "latent" else InjectSource.HW_SCRUB
         self.emit(
             EventKind.INJECT,
             pfn=pfn,
             folio=folio.number,
             subpage=subpage,
-            text=f"hardware UE ({detect})",
+            text=str(source),
+            source=source,
         )
         if detect == "latent":
             return 0

@@ -10,7 +10,6 @@ Rule IDs (E7...) refer to docs/kernel.md.
 from __future__ import annotations
 
 import dataclasses
-import enum
 from typing import TYPE_CHECKING
 
 from . import errno
@@ -19,37 +18,11 @@ from .errors import EHWPOISON
 from .folio import FolioState, HugetlbFolio
 from .mm import Vma
 from .siginfo import sigbus
-from .trace import EventKind
+from .trace import EventKind, MFMsg, MFResult
 
 if TYPE_CHECKING:
     from .kernel import Kernel
     from .process import Process
-
-
-class MFMsg(enum.Enum):
-    """action_page_types[]: the kind of page memory_failure() found."""
-
-    HUGE = "huge page"
-    FREE_HUGE = "free huge page"
-    BUDDY = "free buddy page"
-    ALREADY_POISONED = "already poisoned page"
-
-    @property
-    def label(self) -> str:
-        return self.value
-
-
-class MFResult(enum.Enum):
-    """action_name[]: the outcome, and the node memory_failure/ bucket it is counted in."""
-
-    IGNORED = "Ignored"
-    FAILED = "Failed"
-    DELAYED = "Delayed"
-    RECOVERED = "Recovered"
-
-    @property
-    def label(self) -> str:
-        return self.value
 
 
 @dataclasses.dataclass
@@ -74,8 +47,8 @@ def action_result(k: Kernel, pfn: int, msg: MFMsg, result: MFResult) -> int:
         pfn=pfn,
         folio=None if folio is None else folio.number,
         subpage=None if folio is None else pfn - folio.pfn,
-        mf_type=msg.value,
-        mf_result=result.value,
+        mf_type=msg,
+        mf_result=result,
     )
     if msg is not MFMsg.ALREADY_POISONED:
         k.mf_stats.total += 1

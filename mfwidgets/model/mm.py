@@ -136,7 +136,8 @@ def do_sigbus(k: Kernel, proc: Process, vma: Vma, addr: int, fault: VmFault) -> 
     if fault is VmFault.HWPOISON_LARGE:
         who = f"{proc.comm}:{proc.pid}"
         k.printk(f"MCE: Killing {who} due to hardware memory corruption fault at {addr:x}")
-        return k.send_signal(proc, sigbus(BusCode.BUS_MCEERR_AR, addr, vma.shift, proc.pid))
+        info = sigbus(BusCode.BUS_MCEERR_AR, addr, vma.shift, proc.pid)
+        return k.send_signal(proc, info, fault=fault)
     return k.send_signal(proc, sigbus(BusCode.BUS_ADRERR, addr, 0, proc.pid))
 
 

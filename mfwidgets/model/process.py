@@ -55,7 +55,7 @@ from .memfd import Memfd, OpenFile, check_memfd_create
 from .memory_failure import soft_offline_page
 from .mm import Pte, Vma, VmFault, find_vma, hugetlb_fault, user_access, zap_pte
 from .siginfo import Access, SigInfo
-from .trace import EventKind
+from .trace import EventKind, InjectSource
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -561,7 +561,8 @@ class Process:
                     folio=folio.number,
                     subpage=pfn - folio.pfn,
                     addr=start,
-                    text="MADV_HWPOISON",
+                    text=str(InjectSource.MADV_HWPOISON),
+                    source=InjectSource.MADV_HWPOISON,
                 )
                 # 6.1 injects without MF_ACTION_REQUIRED: the caller is not signalled as
                 # the consumer (docs/kernel.md R3).

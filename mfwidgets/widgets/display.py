@@ -21,9 +21,11 @@ def in_notebook() -> bool:
     return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
 
 
-def setup_notebook(force: bool = False) -> None:
-    """Load BokehJS inline into the notebook (once): BokehModel views need window.Bokeh,
-    and classrooms and CI have no CDN."""
+def setup_notebook(force: bool = True) -> None:
+    """Load BokehJS inline into the page: BokehModel views need window.Bokeh, and
+    classrooms and CI have no CDN. Called from a cell it always loads, because the kernel
+    cannot tell a reloaded or second browser tab, which has no BokehJS yet, from the page
+    it loaded it into before; widgets call it with ``force=False`` (once per kernel)."""
     global _loaded
     if (not _loaded or force) and in_notebook():
         output_notebook_inline()
@@ -32,5 +34,5 @@ def setup_notebook(force: bool = False) -> None:
 
 def bokeh_widget(model: Model, **kwargs: Any) -> BokehModel:
     """A bokeh layout as an ipywidget (jupyter_bokeh), loading BokehJS first if needed."""
-    setup_notebook()
+    setup_notebook(force=False)
     return BokehModel(model, combine_events=True, **kwargs)

@@ -188,7 +188,7 @@ class WorkloadRunner(w.VBox):  # type: ignore[misc]
                 _row(*views),
                 w.HTML(legend_html()),
             ],
-            layout=w.Layout(max_width="900px"),
+            layout=w.Layout(max_width="100%"),
         )
         self._refresh()
 

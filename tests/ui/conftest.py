@@ -312,6 +312,8 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     base = tmp_path_factory.mktemp("lab")
     root = base / "root"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # The notebooks' ../docs/ links: Jupyter resolves ".." at the server root to the root itself.
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("notebooks"))
     dirs = {
         name: base / name
         for name in ("config", "runtime", "data", "settings", "workspaces", "ipython")
@@ -447,6 +449,8 @@ def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServ
     base = tmp_path_factory.mktemp("voila")
     root = base / "root"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # The notebooks' ../docs/ links: Jupyter resolves ".." at the server root to the root itself.
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("notebooks"))
     dirs = {name: base / name for name in ("config", "runtime", "data", "ipython", "connections")}
     for d in dirs.values():
         d.mkdir()
