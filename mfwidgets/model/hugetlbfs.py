@@ -22,6 +22,7 @@ from .constants import (
 )
 from .errors import SyscallError
 from .folio import FolioState, HugetlbFolio
+from .mce import do_memory_failure
 from .memfd import Memfd
 from .mm import zap_pte
 from .trace import EventKind
@@ -217,7 +218,7 @@ def read_iter(k: Kernel, memfd: Memfd, call: str, count: int, pos: int) -> bytes
         latent = _latent_in(memfd, chunks)
         if latent is None:
             break
-        k._memory_failure(latent, 0, None)
+        do_memory_failure(k, latent, 0, None)
     if retval < 0:
         raise SyscallError(-retval, call, f"offset {pos:#x} is inside a poisoned 4 KiB page")
     out = bytearray()

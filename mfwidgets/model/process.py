@@ -51,6 +51,7 @@ from .constants import (
 from .entry import entry, int_args
 from .errors import SyscallError, esrch
 from .folio import HugetlbFolio
+from .mce import do_memory_failure
 from .memfd import Memfd, OpenFile, check_memfd_create
 from .memory_failure import soft_offline_page
 from .mm import Pte, Vma, VmFault, find_vma, hugetlb_fault, user_access, zap_pte
@@ -569,7 +570,7 @@ class Process:
                 flags = MF_COUNT_INCREASED | MF_SW_SIMULATED
                 if self._k.behaviour.madvise_action_required:
                     flags |= MF_ACTION_REQUIRED
-                ret = self._k._memory_failure(pfn, flags, self)
+                ret = do_memory_failure(self._k, pfn, flags, self)
             else:
                 self._k.printk(f"Soft offlining pfn {pfn:#x} at process virtual address {start:#x}")
                 ret = soft_offline_page(self._k, pfn)
