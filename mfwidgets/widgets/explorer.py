@@ -111,10 +111,6 @@ class Explorer(Front):
     def session(self) -> Session:
         return self._lane.session
 
-    @property
-    def _session(self) -> Session:
-        return self._lane.session
-
     # -- actions ------------------------------------------------------------------------------
     def click(self, folio: int, subpage: int) -> Step:
         """What a click on a cell does: inject, load or store, by the current controls."""
@@ -143,7 +139,7 @@ class Explorer(Front):
         self._rebuild(setup)
 
     def reset(self) -> None:
-        self._rebuild(self._session.setup)
+        self._rebuild(self.session.setup)
 
     def _rebuild(self, setup: Setup) -> None:
         try:
@@ -151,7 +147,7 @@ class Explorer(Front):
         except OSError as e:
             # e.g. the flag on a stock kernel: say so, and keep the world (and controls) as is.
             self._banner.show(str(e))
-            self._set_controls(self._session.setup)
+            self._set_controls(self.session.setup)
             return
         self._lane.session = session
         self._banner.show(None)
@@ -173,10 +169,10 @@ class Explorer(Front):
 
     # -- drawing --------------------------------------------------------------------------------
     def _shown(self) -> Step:
-        return self._session.steps[self._history.index]
+        return self.session.steps[self._history.index]
 
     def _show_step(self, index: int) -> None:
-        steps = self._session.steps
+        steps = self.session.steps
         step = steps[index]
         self._heatmap.update(step.snapshot)
         self._pool.update(step.snapshot)
