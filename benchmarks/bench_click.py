@@ -102,9 +102,12 @@ def measure(page: Any, lab: Any, size: str, clicks: int) -> list[float]:
     times = []
     for i in range(clicks):
         # Different cells along a diagonal of the grid's area (legend and axes are outside).
-        x = box["x"] + 60 + (i * 7) % 380
+        x = box["x"] + 120 + (i * 7) % 300
         y = box["y"] + 40 + (i * 5) % 300
         page.evaluate(_JS_ARM)
+        if os.environ.get("MFW_BENCH_DEBUG"):
+            print("  click at", x, y, box)
+            page.screenshot(path=f"/tmp/bench_click_{size}_{i}.png")
         page.mouse.click(x, y)
         times.append(float(page.evaluate(_JS_WAIT, f"Step {i + 1} of {i + 1}")))
         page.mouse.move(1, 1)  # no hover tooltip over the next cell
