@@ -52,11 +52,11 @@ from .constants import (
     BusCode,
     SegvCode,
 )
-from .errors import EHWPOISON, SyscallError
+from .errors import EHWPOISON, KernelPanic, SyscallError
 from .folio import FolioState
 from .hstate import HstateCounters as Hstate
 from .invariants import InvariantError, check_invariants
-from .kernel import Kernel, KernelPanic
+from .kernel import Kernel
 from .memory_failure import MFStats
 from .process import Process, StatFs
 from .siginfo import Access, SigInfo

@@ -78,8 +78,5 @@ class HugetlbFolio:
     def in_pool(self) -> bool:
         return self.state is not FolioState.DISSOLVED
 
-    def subpage_of(self, pfn: int) -> int:
-        return pfn - self.pfn
-
     def __repr__(self) -> str:
         return f"<HugetlbFolio #{self.number} pfn={self.pfn:#x} {self.state.value}>"

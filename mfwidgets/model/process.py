@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import errno, hugetlbfs
+from .align import ALIGN
 from .batch import LoadBatch, load_many
 from .constants import (
     F_SEAL_EXEC,
@@ -51,6 +52,7 @@ from .constants import (
 from .entry import entry, int_args
 from .errors import SyscallError, esrch
 from .folio import HugetlbFolio
+from .mce import do_memory_failure
 from .memfd import Memfd, OpenFile, check_memfd_create
 from .memory_failure import soft_offline_page
 from .mm import Pte, Vma, VmFault, find_vma, hugetlb_fault, user_access, zap_pte
@@ -333,7 +335,7 @@ class Process:
         if shared and prot & PROT_WRITE and memfd.seals & F_SEAL_WRITE:
             raise SyscallError(errno.EPERM, "mmap", "the memfd is sealed with F_SEAL_WRITE")
         assert memfd.hstate is not None
-        length = -(-length // memfd.size) * memfd.size
+        length = ALIGN(length, memfd.size)
         first = offset >> memfd.shift
         indices = range(first, first + (length >> memfd.shift))
         nr_need = 0
@@ -348,7 +350,7 @@ class Process:
                 "mmap",
                 f"{nr_need} hugepages to reserve, {max(0, memfd.hstate.available)} free",
             )
-        addr = -(-self._next_addr // memfd.size) * memfd.size
+        addr = ALIGN(self._next_addr, memfd.size)
         if addr + length > TASK_SIZE:
             raise SyscallError(errno.ENOMEM, "mmap", "no room left in the address space")
         need: set[int] = set()
@@ -397,7 +399,7 @@ class Process:
                 )
         for vma in hit:
             lo = max(addr, vma.start)
-            hi = min(-(-end // (1 << vma.shift)) * (1 << vma.shift), vma.end)
+            hi = min(ALIGN(end, 1 << vma.shift), vma.end)
             self._unmap_range(vma, lo, hi)
         self._log(f"munmap({addr:#x}, {length:#x}) = 0")
 
@@ -546,7 +548,7 @@ class Process:
             raise SyscallError(errno.EINVAL, "madvise", f"{addr:#x} is not page aligned")
         if length < 0:
             raise SyscallError(errno.EINVAL, "madvise", "length is negative")
-        start, end = addr, addr + -(-length // PAGE_SIZE) * PAGE_SIZE
+        start, end = addr, addr + ALIGN(length, PAGE_SIZE)
         name = "MADV_HWPOISON" if advice == MADV_HWPOISON else "MADV_SOFT_OFFLINE"
         while start < end:
             folio, vma = self._gup(start)
@@ -569,7 +571,7 @@ class Process:
                 flags = MF_COUNT_INCREASED | MF_SW_SIMULATED
                 if self._k.behaviour.madvise_action_required:
                     flags |= MF_ACTION_REQUIRED
-                ret = self._k._memory_failure(pfn, flags, self)
+                ret = do_memory_failure(self._k, pfn, flags, self)
             else:
                 self._k.printk(f"Soft offlining pfn {pfn:#x} at process virtual address {start:#x}")
                 ret = soft_offline_page(self._k, pfn)

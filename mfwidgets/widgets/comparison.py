@@ -22,8 +22,8 @@ from ..model import PAGE_SHIFT, EventKind, Kernel, Signal, Snapshot, SubpageStat
 from ..plots import FolioHeatmap
 from ..plots.heatmap import heatmap_title
 from .display import bokeh_widget
-from .front import Front, Lane
-from .parts import BUTTON_STYLE, bytes_html, control_row, step_html
+from .front import Front, Lane, size_controls
+from .parts import bytes_html, control_row, step_html
 from .session import Action, Session, Setup, Step
 
 STOCK_TITLE = "stock"
@@ -116,12 +116,7 @@ class PolicyComparison(Front):
     def __init__(self, size: str = "2M", nr_hugepages: int = 4, *, theme: str = "light") -> None:
         stock, keep = self._boot(size, nr_hugepages)
         self._updating = False
-        self._size = w.ToggleButtons(
-            options=["2M", "1G"], value=size, description="hugepage size", style=BUTTON_STYLE
-        )
-        self._count = w.IntSlider(
-            value=nr_hugepages, min=1, max=8, description="hugepages", continuous_update=False
-        )
+        self._size, self._count = size_controls(size, nr_hugepages)
         self._folio = w.Dropdown(
             description="show hugepage #",
             style={"description_width": "initial"},

@@ -16,9 +16,10 @@ from bokeh.layouts import column
 from ..model import Kernel, SubpageState
 from ..plots import CountersPanel, FolioHeatmap, PoolView
 from ..plots.diagram import error_path_svg
+from .controls import control
 from .display import bokeh_widget
-from .front import Front, Lane
-from .parts import BUTTON_STYLE, bytes_html, control_row, step_html
+from .front import Front, Lane, setup_bounds, size_controls
+from .parts import bytes_html, control_row, step_html
 from .session import Action, Session, Setup, Step
 
 #: The kernels one can pick: (carries the proposed series, version). Older versions are offered
@@ -35,7 +36,8 @@ def _setup_from(kernel: Kernel | None, **overrides: Any) -> Setup:
         return Setup(**overrides)
     size = next((s for s, n in kernel.boot_hugepages.items() if n), "2M")
     series = kernel.supports_keep_ue_mapped
-    count = min(8, max(1, kernel.boot_hugepages[size]))
+    lo, hi = setup_bounds("nr_hugepages")
+    count = min(hi, max(lo, kernel.boot_hugepages[size]))
     return Setup(series, size, count, series, kernel.version)
 
 
@@ -62,14 +64,12 @@ class Explorer(Front):
             tooltip="the model reproduces its behaviour: 7.3 and 6.12 alike, 6.1 differs",
             style=wide,
         )
-        self._size = w.ToggleButtons(
-            options=["2M", "1G"], value=s.size, description="hugepage size", style=BUTTON_STYLE
-        )
-        self._count = w.IntSlider(
-            value=s.nr_hugepages, min=1, max=8, description="hugepages", continuous_update=False
-        )
-        self._keep = w.Checkbox(
-            value=s.keep_ue_mapped, description="memfd with MFD_MF_KEEP_UE_MAPPED", indent=False
+        self._size, self._count = size_controls(s.size, s.nr_hugepages)
+        self._keep = control(
+            Setup,
+            "keep_ue_mapped",
+            s.keep_ue_mapped,
+            description="memfd with MFD_MF_KEEP_UE_MAPPED",
         )
         self._step = w.HTML()
         self._bytes = w.HTML()
@@ -88,8 +88,8 @@ class Explorer(Front):
         # The heatmap comes first (it is what one clicks), the step text right under it.
         self._view = bokeh_widget(self._heatmap.figure)
         self._overview = bokeh_widget(column(self._pool.figure, self._counters.div))
-        for control in (self._kernel_choice, self._size, self._count, self._keep):
-            control.observe(self._on_setup_change, names="value")
+        for widget in (self._kernel_choice, self._size, self._count, self._keep):
+            widget.observe(self._on_setup_change, names="value")
         super().__init__(
             [
                 control_row(self._kernel_choice, self._size, self._count, self._keep),
@@ -115,10 +115,6 @@ class Explorer(Front):
 
     @property
     def session(self) -> Session:
-        return self._lane.session
-
-    @property
-    def _session(self) -> Session:
         return self._lane.session
 
     # -- actions ------------------------------------------------------------------------------
@@ -149,7 +145,7 @@ class Explorer(Front):
         self._rebuild(setup)
 
     def reset(self) -> None:
-        self._rebuild(self._session.setup)
+        self._rebuild(self.session.setup)
 
     def _rebuild(self, setup: Setup) -> None:
         try:
@@ -157,7 +153,7 @@ class Explorer(Front):
         except OSError as e:
             # e.g. the flag on a stock kernel: say so, and keep the world (and controls) as is.
             self._banner.show(str(e))
-            self._set_controls(self._session.setup)
+            self._set_controls(self.session.setup)
             return
         self._lane.session = session
         self._banner.show(None)
@@ -179,10 +175,10 @@ class Explorer(Front):
 
     # -- drawing --------------------------------------------------------------------------------
     def _shown(self) -> Step:
-        return self._session.steps[self._history.index]
+        return self.session.steps[self._history.index]
 
     def _show_step(self, index: int) -> None:
-        steps = self._session.steps
+        steps = self.session.steps
         step = steps[index]
         self._heatmap.update(step.snapshot)
         self._pool.update(step.snapshot)

@@ -14,11 +14,28 @@ from collections.abc import Sequence
 import ipywidgets as w
 from bokeh.events import Event, Tap
 
+from ..params import declared
 from ..plots import FolioHeatmap
+from .controls import control
 from .parts import BUTTON_STYLE, ErrorBanner, HistoryNav
-from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Step
+from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Setup, Step
 
 THEMES = ("light", "dark")
+
+
+def size_controls(size: str, nr_hugepages: int) -> tuple[w.ToggleButtons, w.IntSlider]:
+    """The hugepage size and count controls, from Setup's declaration."""
+    return (
+        control(Setup, "size", size, toggle=True, description="hugepage size", style=BUTTON_STYLE),
+        control(Setup, "nr_hugepages", nr_hugepages, description="hugepages"),
+    )
+
+
+def setup_bounds(name: str) -> tuple[int, int]:
+    """The declared bounds of an integer Setup field."""
+    bounds = next(p.bounds for f, p in declared(Setup) if f.name == name)
+    assert bounds is not None
+    return int(bounds[0]), int(bounds[1])
 
 
 class Lane:

@@ -32,6 +32,7 @@ from ..model import (
     TraceEvent,
 )
 from ..model.kernel import VERSIONS
+from ..params import param, violations
 from .explain import Context, explain, path_stage
 
 FILL_BYTE = 0x5A
@@ -58,19 +59,29 @@ SIGNALS_TAIL = 8  # signals a step keeps for its view
 class Setup:
     """What the learner picks before the first click; each field declared once, with bounds."""
 
-    series: bool = True  # the kernel carries the proposed MFD_MF_KEEP_UE_MAPPED series
-    size: str = "2M"  # hugepage size: "2M" or "1G"
-    nr_hugepages: int = 4  # hugepages in the pool and in the guest's memfd, 1..8
-    keep_ue_mapped: bool = True  # create the memfd with MFD_MF_KEEP_UE_MAPPED
-    version: str = "7.3"  # the kernel version whose behaviour the model reproduces
+    series: bool = param(True, "the kernel carries the proposed MFD_MF_KEEP_UE_MAPPED series")
+    size: str = param("2M", "hugepage size", choices=tuple(SIZES), label="hugepage size")
+    nr_hugepages: int = param(4, "hugepages in the pool and in the guest's memfd", bounds=(1, 8))
+    keep_ue_mapped: bool = param(True, "create the memfd with MFD_MF_KEEP_UE_MAPPED")
+    version: str = param(
+        "7.3",
+        "the kernel version whose behaviour the model reproduces",
+        choices=VERSIONS,
+        label="kernel version",
+    )
 
     def check(self) -> None:
-        if self.version not in VERSIONS:
-            raise ValueError(f"kernel version must be one of {', '.join(VERSIONS)}")
-        if self.size not in SIZES:
-            raise ValueError(f"hugepage size must be 2M or 1G, not {self.size!r}")
-        if not 1 <= self.nr_hugepages <= 8:
-            raise ValueError(f"nr_hugepages must be 1..8, not {self.nr_hugepages}")
+        """Raises ValueError naming the field and what it must be."""
+        for v in violations(self):
+            p = v.param
+            if v.rule == "choice":
+                rule = p.choices_text()
+            elif v.rule == "type":
+                rule = "an integer"
+            else:
+                lo, hi = p.bounds or (0, 0)
+                rule = f"{lo}..{hi}"
+            raise ValueError(f"{p.label or v.name} must be {rule}, not {v.value!r}")
 
     @property
     def policy(self) -> str:
