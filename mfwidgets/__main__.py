@@ -21,7 +21,6 @@ import argparse
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,7 +100,7 @@ def installed_extensions() -> set[str]:
     return found
 
 
-def doctor() -> int:
+def doctor(platform: str = sys.platform) -> int:
     """Print versions and check the extensions the widgets need; 0 if all is well."""
     import importlib.metadata as md
 
@@ -111,6 +110,15 @@ def doctor() -> int:
             print(f"{dist:14} {md.version(dist)}")
         except md.PackageNotFoundError:
             print(f"{dist:14} not installed")
+    if platform == "emscripten":
+        # The static site (python -m mfwidgets lite) runs this kernel in the browser and ships
+        # the widget and bokeh extensions with it: there is nothing to install.
+        print(
+            "This is the browser workbook (JupyterLite, Pyodide): the site brings the widgets, "
+            "the plots and their extensions, so there is nothing to install."
+        )
+        print("All good: the widgets and plots can render.")
+        return 0
     try:
         found = installed_extensions()
     except ImportError:
@@ -143,9 +151,9 @@ def kernel_doctor(platform: str = sys.platform) -> int:
     return 0
 
 
-def show_versions() -> bool:
+def show_versions(platform: str = sys.platform) -> bool:
     """The notebook health check: versions, and whether widgets and plots can render here."""
-    return doctor() == 0
+    return doctor(platform) == 0
 
 
 def _is_root() -> bool:
@@ -222,6 +230,8 @@ def launch(cmd: list[str]) -> int:
     sys.stdout.flush()
     if os.name == "posix":
         os.execv(cmd[0], cmd)
+    import subprocess  # here, not at the top: the browser (Pyodide) workbook imports this module
+
     return subprocess.call(cmd)
 
 
