@@ -5,6 +5,7 @@
     mfwidgets copy-notebooks DEST                            copy the workbook only
     mfwidgets doctor                                         check the widget and bokeh extensions
     mfwidgets doctor --kernel                                what this machine's Linux kernel offers
+    mfwidgets lite --out DIR [--pyodide URL|DIR|TARBALL]     static in-browser site (docs/lite.md)
 
 The workbook is DIR/notebooks/ plus the reference pages the notebooks link to, DIR/docs/.
 Copying never overwrites a file that is already there, so a student's edits survive. Any
@@ -201,6 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc.add_argument(
         "--kernel", action="store_true", help="probe this machine's kernel (read-only) instead"
     )
+    lite = sub.add_parser("lite", help="build the static JupyterLite site (docs/lite.md)")
+    lite.add_argument("--out", required=True, help="where the site is written")
+    lite.add_argument(
+        "--pyodide",
+        help="the official Pyodide release: URL, tarball or directory (default: the stand-in "
+        "carrier from PyPI); every file is checked against the official lock",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*sub.choices, "-h", "--help"):
         argv.insert(0, "lab")  # bare "mfwidgets [options]" is "mfwidgets lab [options]"
@@ -210,6 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if command == "doctor":
         return kernel_doctor() if args.kernel else doctor()
+    if command == "lite":
+        if importlib.util.find_spec("jupyterlite_core") is None:
+            print("building the site needs: pip install 'mfwidgets[lite]'", file=sys.stderr)
+            return 1
+        from .lite import build
+
+        build.build(Path(args.out), args.pyodide)
+        return 0
     if command == "copy-notebooks":
         copied, kept = copy_notebooks(Path(args.dest))
         print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")

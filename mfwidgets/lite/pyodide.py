@@ -34,7 +34,7 @@ import sys
 import tarfile
 import urllib.request
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from email.parser import Parser
 from pathlib import Path
 from typing import Any
@@ -134,8 +134,8 @@ def read_lock(release: Path) -> Lock:
 class Source:
     """Package files by file name, from a directory, a release tarball or the carrier wheel."""
 
-    def __init__(self, files: dict[str, Path | tuple[Path, str]], what: str) -> None:
-        self._files = files
+    def __init__(self, files: Mapping[str, Path | tuple[Path, str]], what: str) -> None:
+        self._files = dict(files)
         self.what = what
 
     def names(self) -> set[str]:
@@ -350,8 +350,8 @@ def pure_wheel_from_sdist(sdist: Path, package_dir: str, dest: Path) -> Path:
     info = f"{dist}.dist-info"
     files[f"{info}/METADATA"] = meta_text.encode()
     files[f"{info}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: mfwidgets.lite\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    ).encode()
+        b"Wheel-Version: 1.0\nGenerator: mfwidgets.lite\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     files[f"{info}/top_level.txt"] = f"{package}\n".encode()
     record = io.StringIO()
     for path, data in files.items():

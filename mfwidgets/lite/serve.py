@@ -10,6 +10,7 @@ serves the site under a sub-path, as a course page would; the browser tests use 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import sys
 from collections.abc import Sequence
@@ -64,10 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = make_server(args.directory, args.host, args.port, args.prefix)
     host, port = server.server_address[:2]
     print(f"serving {args.directory} at http://{host}:{port}{normalize_prefix(args.prefix)}")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

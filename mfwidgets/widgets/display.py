@@ -25,7 +25,7 @@ def in_notebook() -> bool:
     cls = shell.__class__
     if cls.__name__ == "ZMQInteractiveShell":
         return True
-    return cls.__name__ == "Interpreter" and cls.__module__.startswith("pyodide_kernel")
+    return cls.__name__ == "Interpreter" and str(cls.__module__).startswith("pyodide_kernel")
 
 
 def setup_notebook(force: bool = False) -> None:
