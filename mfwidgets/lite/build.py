@@ -168,7 +168,7 @@ def build(
         source = pyodide.Source.parse(pyodide_source, cache)
         roots = ["mfwidgets", *pyodide.KERNEL_PACKAGES]
         lock = pyodide.assemble(
-            stage / "lite" / "static" / "pyodide", release, source, roots, wheels
+            stage / "lite" / "static" / "pyodide", release, source, [*roots, pyodide.LOADER], wheels
         )
         log(f"Pyodide {pyodide.VERSION}: {len(lock['packages'])} packages from {source.what}")
         files = stage / "files"

