@@ -7,6 +7,7 @@
     mfwidgets doctor --kernel                                what this machine's Linux kernel offers
     mfwidgets grade DIR --out grades.csv                     re-check a class's exercise submissions
     mfwidgets key STUDENT_ID [...]                           those students' right answers
+    mfwidgets lite --out DIR [--pyodide URL|DIR|TARBALL]     static in-browser site (docs/lite.md)
 
 The workbook is DIR/notebooks/ plus the reference pages the notebooks link to, DIR/docs/.
 Copying never overwrites a file that is already there, so a student's edits survive. Any
@@ -23,7 +24,6 @@ import argparse
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,7 +110,7 @@ def installed_extensions() -> set[str]:
     return found
 
 
-def doctor() -> int:
+def doctor(platform: str = sys.platform) -> int:
     """Print versions and check the extensions the widgets need; 0 if all is well."""
     import importlib.metadata as md
 
@@ -120,6 +120,15 @@ def doctor() -> int:
             print(f"{dist:14} {md.version(dist)}")
         except md.PackageNotFoundError:
             print(f"{dist:14} not installed")
+    if platform == "emscripten":
+        # The static site (python -m mfwidgets lite) runs this kernel in the browser and ships
+        # the widget and bokeh extensions with it: there is nothing to install.
+        print(
+            "This is the browser workbook (JupyterLite, Pyodide): the site brings the widgets, "
+            "the plots and their extensions, so there is nothing to install."
+        )
+        print("All good: the widgets and plots can render.")
+        return 0
     try:
         found = installed_extensions()
     except ImportError:
@@ -152,9 +161,9 @@ def kernel_doctor(platform: str = sys.platform) -> int:
     return 0
 
 
-def show_versions() -> bool:
+def show_versions(platform: str = sys.platform) -> bool:
     """The notebook health check: versions, and whether widgets and plots can render here."""
-    return doctor() == 0
+    return doctor(platform) == 0
 
 
 def _is_root() -> bool:
@@ -207,6 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     grade.add_argument("--out", default="grades.csv", help="the CSV to write (default grades.csv)")
     key = sub.add_parser("key", help="the instructor's key: each student's right answers")
     key.add_argument("student_ids", nargs="+")
+    lite = sub.add_parser("lite", help="build the static JupyterLite site (docs/lite.md)")
+    lite.add_argument("--out", required=True, help="where the site is written")
+    lite.add_argument(
+        "--pyodide",
+        help="the official Pyodide release: URL, tarball or directory (default: the stand-in "
+        "carrier from PyPI); every file is checked against the official lock",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*sub.choices, "-h", "--help"):
         argv.insert(0, "lab")  # bare "mfwidgets [options]" is "mfwidgets lab [options]"
@@ -229,6 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(answer_key(args.student_ids))
         return 0
+    if command == "lite":
+        if importlib.util.find_spec("jupyterlite_core") is None:
+            print("building the site needs: pip install 'mfwidgets[lite]'", file=sys.stderr)
+            return 1
+        from .lite import build
+
+        build.build(Path(args.out), args.pyodide)
+        return 0
     if command == "copy-notebooks":
         copied, kept = copy_notebooks(Path(args.dest))
         print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")
@@ -249,6 +273,8 @@ def launch(cmd: list[str]) -> int:
     sys.stdout.flush()
     if os.name == "posix":
         os.execv(cmd[0], cmd)
+    import subprocess  # here, not at the top: the browser (Pyodide) workbook imports this module
+
     return subprocess.call(cmd)
 
 

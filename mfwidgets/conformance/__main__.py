@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import lzma
 import sys
 import time
 from pathlib import Path
@@ -29,12 +28,16 @@ from .scenario import boots
 def _transcript(path: Path) -> str:
     raw = path.read_bytes()
     if path.suffix == ".xz":
+        import lzma  # here, not at the top: Pyodide (the browser workbook) has no lzma built in
+
         raw = lzma.decompress(raw)
     return raw.decode("utf-8", "replace")
 
 
 def record(kernel: str, text: str, rec: dict[str, Any], where: Path = RECORDINGS) -> None:
     """Write ``<kernel>.json`` and ``<kernel>.serial.log.xz`` into ``where``."""
+    import lzma
+
     (where / f"{kernel}.json").write_text(json.dumps(rec, indent=1) + "\n")
     (where / f"{kernel}.serial.log.xz").write_bytes(lzma.compress(text.encode(), preset=9))
 

@@ -13,12 +13,19 @@ _loaded = False
 
 
 def in_notebook() -> bool:
+    """True in a shell that renders widgets: Jupyter's kernel, or the browser (Pyodide) kernel
+    of the static JupyterLite site, whose shell is pyodide_kernel's Interpreter."""
     try:
         from IPython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()
-    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+    if shell is None:
+        return False
+    cls = shell.__class__
+    if cls.__name__ == "ZMQInteractiveShell":
+        return True
+    return cls.__name__ == "Interpreter" and str(cls.__module__).startswith("pyodide_kernel")
 
 
 def setup_notebook(force: bool = True) -> None:
