@@ -107,7 +107,8 @@ def measure(page: Any, lab: Any, size: str, clicks: int) -> list[float]:
         page.evaluate(_JS_ARM)
         if os.environ.get("MFW_BENCH_DEBUG"):
             print("  click at", x, y, box)
-            page.screenshot(path=f"/tmp/bench_click_{size}_{i}.png")
+            ui.ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ui.ARTIFACTS / f"bench_click_{size}_{i}.png"))
         page.mouse.click(x, y)
         times.append(float(page.evaluate(_JS_WAIT, f"Step {i + 1} of {i + 1}")))
         page.mouse.move(1, 1)  # no hover tooltip over the next cell

@@ -26,16 +26,11 @@ from .constants import (
     FALLOC_FL_KEEP_SIZE,
     FALLOC_FL_PUNCH_HOLE,
     HUGETLBFS_MAGIC,
-    MADV_HWPOISON,
-    MADV_SOFT_OFFLINE,
     MAP_NORESERVE,
     MAP_POPULATE,
     MAP_PRIVATE,
     MAP_SHARED,
     MAX_LFS_FILESIZE,
-    MF_ACTION_REQUIRED,
-    MF_COUNT_INCREASED,
-    MF_SW_SIMULATED,
     MFD,
     MFD_HUGE_MASK,
     MFD_HUGE_SHIFT,
@@ -51,13 +46,19 @@ from .constants import (
 )
 from .entry import entry, int_args
 from .errors import SyscallError, esrch
-from .folio import HugetlbFolio
-from .mce import do_memory_failure
+from .madvise import madvise_inject_error
 from .memfd import Memfd, OpenFile, check_memfd_create
-from .memory_failure import soft_offline_page
-from .mm import Pte, Vma, VmFault, find_vma, hugetlb_fault, user_access, zap_pte
+from .mm import (
+    Vma,
+    VmFault,
+    dup_mmap,
+    find_vma,
+    hugetlb_fault,
+    unmap_vma_range,
+    user_access,
+)
 from .siginfo import Access, SigInfo
-from .trace import EventKind, InjectSource
+from .trace import EventKind
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -400,35 +401,8 @@ class Process:
         for vma in hit:
             lo = max(addr, vma.start)
             hi = min(ALIGN(end, 1 << vma.shift), vma.end)
-            self._unmap_range(vma, lo, hi)
+            unmap_vma_range(self._k, self, vma, lo, hi)
         self._log(f"munmap({addr:#x}, {length:#x}) = 0")
-
-    def _unmap_range(self, vma: Vma, lo: int, hi: int) -> None:
-        """Remove [lo, hi) of ``vma``, splitting it if a part stays on either side."""
-        k = self._k
-        first, last = vma.index_of(lo), vma.index_of(hi - 1) + 1
-        for part_lo, part_hi in ((vma.start, lo), (hi, vma.end)):
-            if part_lo < part_hi:
-                part = Vma(
-                    part_lo,
-                    part_hi - part_lo,
-                    vma.prot,
-                    vma.shared,
-                    vma.memfd,
-                    vma.index_of(part_lo),
-                )
-                part.ptes = {i: p for i, p in vma.ptes.items() if part.covers(i)}
-                part.resv = {i for i in vma.resv if part.covers(i)}
-                self.vmas.append(part)
-                k.get_memfd(vma.memfd)
-        for index in [i for i in vma.ptes if first <= i < last]:
-            zap_pte(k, vma, index)
-        dropped = {i for i in vma.resv if first <= i < last}
-        assert vma.memfd.hstate is not None
-        vma.memfd.hstate.resv_hugepages -= len(dropped)
-        self.vmas.remove(vma)
-        self.vmas.sort(key=lambda v: v.start)
-        k.put_memfd(vma.memfd)
 
     # -- user-space accesses --
     def _check_range(self, call: str, addr: int, length: int) -> None:
@@ -508,19 +482,6 @@ class Process:
         return pte.folio.pfn + ((addr - vma.addr_of(vma.index_of(addr))) >> PAGE_SHIFT)
 
     # -- error injection --
-    def _gup(self, addr: int) -> tuple[HugetlbFolio, Vma]:
-        """get_user_pages_fast() of one page, faulting it in; a failure is EFAULT."""
-        vma = find_vma(self, addr)
-        if vma is None:
-            raise SyscallError(errno.EFAULT, "madvise", f"{addr:#x} is not mapped")
-        if hugetlb_fault(self._k, self, vma, addr, False) is not VmFault.OK:
-            raise SyscallError(
-                errno.EFAULT,
-                "madvise",
-                f"cannot get the page at {addr:#x} (hard-offlined or beyond EOF)",
-            )
-        return vma.ptes[vma.index_of(addr)].folio, vma
-
     @int_args("addr", "length", "advice")
     @entry
     def madvise(self, addr: int, length: int, advice: int) -> int:
@@ -534,52 +495,7 @@ class Process:
         EHWPOISON (PROPOSED keep: the same raw page again, after the SIGBUS); EBUSY (Failed);
         EOPNOTSUPP (soft offline disabled)."""
         self._live("madvise")
-        if advice not in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
-            raise SyscallError(
-                errno.EINVAL,
-                "madvise",
-                f"advice {advice!r}: the model has MADV_HWPOISON and MADV_SOFT_OFFLINE",
-            )
-        if not self.cap_sys_admin:
-            raise SyscallError(
-                errno.EPERM, "madvise", "MADV_HWPOISON and MADV_SOFT_OFFLINE need CAP_SYS_ADMIN"
-            )
-        if addr % PAGE_SIZE:
-            raise SyscallError(errno.EINVAL, "madvise", f"{addr:#x} is not page aligned")
-        if length < 0:
-            raise SyscallError(errno.EINVAL, "madvise", "length is negative")
-        start, end = addr, addr + ALIGN(length, PAGE_SIZE)
-        name = "MADV_HWPOISON" if advice == MADV_HWPOISON else "MADV_SOFT_OFFLINE"
-        while start < end:
-            folio, vma = self._gup(start)
-            pfn = folio.pfn + ((start - vma.addr_of(vma.index_of(start))) >> PAGE_SHIFT)
-            if advice == MADV_HWPOISON:
-                where = f"pfn {pfn:#x} at process virtual address {start:#x}"
-                self._k.printk(f"Injecting memory failure for {where}")
-                self._k.emit(
-                    EventKind.INJECT,
-                    pid=self.pid,
-                    pfn=pfn,
-                    folio=folio.number,
-                    subpage=pfn - folio.pfn,
-                    addr=start,
-                    text=str(InjectSource.MADV_HWPOISON),
-                    source=InjectSource.MADV_HWPOISON,
-                )
-                # 6.1 injects without MF_ACTION_REQUIRED: the caller is not signalled as
-                # the consumer (docs/kernel.md R3).
-                flags = MF_COUNT_INCREASED | MF_SW_SIMULATED
-                if self._k.behaviour.madvise_action_required:
-                    flags |= MF_ACTION_REQUIRED
-                ret = do_memory_failure(self._k, pfn, flags, self)
-            else:
-                self._k.printk(f"Soft offlining pfn {pfn:#x} at process virtual address {start:#x}")
-                ret = soft_offline_page(self._k, pfn)
-            if ret == -errno.EOPNOTSUPP and advice == MADV_HWPOISON:
-                ret = 0  # filtered by hwpoison_filter(): not an error
-            if ret:
-                raise SyscallError(-ret, "madvise", f"{name} at {start:#x}: returned {ret}")
-            start += folio.size
+        name = madvise_inject_error(self._k, self, addr, length, advice)
         self._log(f"madvise({addr:#x}, {length:#x}, {name}) = 0")
         return 0
 
@@ -632,16 +548,7 @@ class Process:
             child.fds[fd] = file
             file.refs += 1
             k.get_memfd(file.memfd)
-        for vma in self.vmas:
-            copy = Vma(vma.start, vma.end - vma.start, vma.prot, vma.shared, vma.memfd, vma.pgoff)
-            if not vma.shared:
-                for index, pte in vma.ptes.items():
-                    pte.writable = False
-                    copy.ptes[index] = Pte(pte.folio, pte.hwpoison, False)
-                    if not pte.hwpoison:
-                        pte.folio.mapcount += 1
-            child.vmas.append(copy)
-            k.get_memfd(vma.memfd)
+        dup_mmap(k, self, child)
         self._log(f"fork() = {child.pid}")
         return child
 
@@ -654,7 +561,7 @@ class Process:
     def do_exit(self, killed: bool) -> None:
         k = self._k
         for vma in list(self.vmas):
-            self._unmap_range(vma, vma.start, vma.end)
+            unmap_vma_range(k, self, vma, vma.start, vma.end)
         for fd in sorted(self.fds):
             file = self.fds.pop(fd)
             file.refs -= 1
