@@ -14,13 +14,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from . import errno
-from .constants import (
-    MF_ACTION_REQUIRED,
-    MF_COUNT_INCREASED,
-    MF_SW_SIMULATED,
-    PAGE_SHIFT,
-    BusCode,
-)
+from .constants import MF_ACTION_REQUIRED, MF_COUNT_INCREASED, MF_SW_SIMULATED, PAGE_SHIFT, BusCode
 from .errors import EHWPOISON
 from .folio import FolioState, HugetlbFolio
 from .mm import Vma
