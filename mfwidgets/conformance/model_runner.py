@@ -315,7 +315,11 @@ class _Run:
         def add(proc: Process, start: int, maps: Maps, base: int, tag: list[str]) -> None:
             for s in proc.signals[start:]:
                 if s.si_signo == SIGBUS:
-                    sigs.append([s.si_code, map_off(s.si_addr, maps, base), s.si_addr_lsb, *tag])
+                    # SI_KERNEL ("Memory error not recovered") has no address, as in the guest
+                    off = (
+                        None if s.si_code == C.BusCode.SI_KERNEL else map_off(s.si_addr, maps, base)
+                    )
+                    sigs.append([s.si_code, off, s.si_addr_lsb, *tag])
 
         add(self.p, nsig, self.maps, self.base, [])
         for child, maps, base in self.children:

@@ -95,11 +95,13 @@ def remove_inode_hugepages(k: Kernel, memfd: Memfd, start: int, end: int) -> Non
 def _offline_hwpoison_folio(k: Kernel, folio: HugetlbFolio) -> None:
     """PROPOSED: filemap_offline_hwpoison_folio_hugetlb() (A.4 item 9): the folio is freed
     with PG_hwpoison and dissolved; v3 logs nothing on success. The dissolve fails (-EBUSY)
-    when every free page is reserved; the folio then stays on the free list, poisoned."""
+    when every free page is reserved, or, as the v3 kernel really does, after a second error
+    in the folio was Ignored (docs/kernel.md V4); the folio then stays on the free list,
+    poisoned."""
     hstate = k.hstates[folio.hstate_name]
     folio.state = FolioState.FREE_POISONED
     folio.contents = None
-    if hstate.free_hugepages - hstate.resv_hugepages > 0:
+    if hstate.free_hugepages - hstate.resv_hugepages > 0 and not folio.mf_ref_lost:
         k.dissolve(folio)
     else:
         k.printk(f"Memory failure: failed to dissolve hugetlb folio: {-errno.EBUSY}")

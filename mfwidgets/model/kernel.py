@@ -23,7 +23,7 @@ from .folio import HugetlbFolio
 from .hstate import HstateCounters
 from .invariants import check_invariants
 from .memfd import Memfd
-from .memory_failure import MFStats
+from .memory_failure import KEPT_SECOND_ERRORS, MFStats
 from .mm import VmFault
 from .pool import MAX_HUGEPAGES, HstatePool, grow_pool
 from .process import Process
@@ -50,7 +50,9 @@ class Kernel:
     (False: stock mainline, where the flag is EINVAL). ``seed`` seeds ``rng``, the only source
     of randomness. ``version``: "7.3" (default), "6.12" (which behaves alike) or "6.1": the
     behaviours that differ are in ``version.KERNEL_VERSIONS`` (docs/kernel.md R3); ``behaviour``
-    is the chosen one.
+    is the chosen one. ``kept_second_error`` (PROPOSED series only): what a second hardware
+    error in an already kept hugepage does: "ignored" (default) as the v3 kernel really does,
+    "intent" as the series says it should (docs/kernel.md V4).
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class Kernel:
         seed: int = 0,
         *,
         version: str = "7.3",
+        kept_second_error: str = "ignored",
     ) -> None:
         pools = {"2M": 8} if hugepages is None else dict(hugepages)
         for size, count in pools.items():
@@ -75,9 +78,15 @@ class Kernel:
             )
         if not isinstance(seed, int):
             raise TypeError("seed must be an int")
+        if kept_second_error not in KEPT_SECOND_ERRORS:
+            raise ValueError(
+                f"kept_second_error: {kept_second_error!r} is not one of "
+                + ", ".join(repr(x) for x in KEPT_SECOND_ERRORS)
+            )
         self.boot_hugepages = {size: pools.get(size, 0) for size in HUGEPAGE_SHIFTS}
         self.supports_keep_ue_mapped = bool(supports_keep_ue_mapped)
         self.version = version
+        self.kept_second_error = kept_second_error
         self.behaviour: KernelVersion = KERNEL_VERSIONS[version]
         self.seed = seed
         self.rng = np.random.default_rng(seed)

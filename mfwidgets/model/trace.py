@@ -68,6 +68,7 @@ class MFMsg(_Named):
     """action_page_types[]: the kind of page memory_failure() found."""
 
     HUGE = "huge page"
+    GET_HWPOISON = "get hwpoison page"
     FREE_HUGE = "free huge page"
     BUDDY = "free buddy page"
     ALREADY_POISONED = "already poisoned page"
