@@ -34,8 +34,9 @@ EXTENSIONS = (
 #: the project's dependencies that are not official Pyodide packages, or whose official entry
 #: drags in more (bokeh's brings pandas).
 PYPI_WHEELS = ("bokeh", "jinja2", "narwhals", "xyzservices", "ipywidgets", "comm", "jupyter_bokeh")
-#: Packages with C speed-ups and no wasm wheel on PyPI: their pure-Python package, from the sdist.
-SDIST_PACKAGES = {"markupsafe": "src/markupsafe", "pyyaml": "lib/yaml"}
+#: Packages with optional C speed-ups and no wasm wheel on PyPI: their pure-Python part, taken
+#: from a platform wheel (the extension modules left out).
+SPEEDUP_PACKAGES = ("markupsafe", "pyyaml")
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 SITE_MARKER = "jupyter-lite.json"
 
@@ -72,14 +73,23 @@ def dependency_wheels(cache: Path) -> list[Path]:
     for dist in PYPI_WHEELS:
         version = md.version(dist)
         out.append(_cached(where, dist, version) or _download(where, dist, version))
-    for dist, package_dir in SDIST_PACKAGES.items():
+    for dist in SPEEDUP_PACKAGES:
         version = md.version(dist)
         wheel = _cached(where, dist, version)
         if wheel is None:
-            sdists = cache / "sdists"
-            pyodide.pip_download(f"{dist}=={version}", sdists, "--no-binary", ":all:")
-            sdist = next(p for p in sdists.glob("*.tar.gz") if _matches(p.name, dist, version))
-            wheel = pyodide.pure_wheel_from_sdist(sdist, package_dir, where)
+            platform = cache / "platform-wheels"
+            pyodide.pip_download(
+                f"{dist}=={version}",
+                platform,
+                "--only-binary",
+                ":all:",
+                "--platform",
+                "manylinux2014_x86_64",
+                "--python-version",
+                "3.12",
+            )
+            found = [p for p in platform.glob("*.whl") if _matches(p.name, dist, version)]
+            wheel = pyodide.pure_wheel_from_platform_wheel(found[0], where)
         out.append(wheel)
     return out
 

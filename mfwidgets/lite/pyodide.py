@@ -376,3 +376,36 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     f = tar.extractfile(member)
     assert f is not None
     return f.read()
+
+
+def pure_wheel_from_platform_wheel(wheel: Path, dest: Path) -> Path:
+    """A ``py3-none-any`` wheel from a platform wheel of a package whose compiled parts are
+    optional speed-ups (markupsafe, pyyaml): the same files without the extension modules."""
+    with zipfile.ZipFile(wheel) as zf:
+        files = {
+            n: zf.read(n)
+            for n in zf.namelist()
+            if not n.endswith((".so", ".pyd")) and not n.endswith(".dist-info/RECORD")
+        }
+    name, version = wheel.name.split("-")[:2]
+    info = f"{name}-{version}.dist-info"
+    files[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: mfwidgets.lite\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    return _write_wheel(dest / f"{name}-{version}-py3-none-any.whl", files, info)
+
+
+def _write_wheel(out: Path, files: dict[str, bytes], info: str) -> Path:
+    record = io.StringIO()
+    for path, data in files.items():
+        b64 = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.write(f"{path},sha256={b64},{len(data)}\n")
+    record.write(f"{info}/RECORD,,\n")
+    files = {**files, f"{info}/RECORD": record.getvalue().encode()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(files):
+            zinfo = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            zinfo.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(zinfo, files[path])
+    return out
