@@ -536,7 +536,9 @@ def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServ
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
+    """One Playwright for the whole session: a second sync_playwright() in the same process
+    fails ("Sync API inside the asyncio loop"), so every browser fixture launches from this."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing")
     try:
@@ -544,11 +546,16 @@ def browser() -> Iterator[Any]:
     except ImportError:
         _unavailable("playwright is not installed (pip install -e '.[ui]')")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture

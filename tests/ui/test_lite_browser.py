@@ -50,21 +50,15 @@ def lite_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def offline_browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing")
+def offline_browser(playwright: Any) -> Iterator[Any]:
+    """Chromium that resolves no host but 127.0.0.1 (the session's one Playwright, conftest)."""
+    b = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=lite_site.CHROMIUM_ARGS
+    )
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[ui]')")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=lite_site.CHROMIUM_ARGS
-        )
-        try:
-            yield b
-        finally:
-            b.close()
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture
