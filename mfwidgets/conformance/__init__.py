@@ -97,9 +97,9 @@ def recorded_kernels(patched: bool = False) -> list[str]:
 
 def scenarios_of(kernel: str) -> list[Any]:
     """The scenarios run on ``kernel``: the keep scenarios on a kernel built with the series."""
-    from . import keep, patched, scenario
+    from . import keep, known, scenario
 
-    return keep.SCENARIOS if kernel in patched.KERNELS else scenario.SCENARIOS
+    return keep.SCENARIOS if kernel in known.PATCHED_KERNELS else scenario.SCENARIOS
 
 
 def load_recording(kernel: str) -> dict[str, Any]:

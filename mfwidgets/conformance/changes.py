@@ -281,9 +281,7 @@ def _explainer(
 
 def _keep(kernel: str) -> bool:
     """Whether ``kernel`` was built with the keep series (then the model carries it too)."""
-    from . import patched
-
-    return kernel in patched.KERNELS
+    return kernel in known.PATCHED_KERNELS
 
 
 def check_kernel(kernel: str, others: Mapping[str, Mapping[str, Any]] | None = None) -> KernelCheck:

@@ -101,3 +101,9 @@ def test_prepare_tree_rewrites_only_the_files_that_differ(tmp_path: Path) -> Non
     assert (tree / "b.c").read_text() == "b.c\n"
     assert (tree / "a.c").stat().st_mtime == old
     assert (tree / "c.c").stat().st_mtime == old
+
+
+def test_the_replay_knows_the_same_patched_kernels_as_the_build() -> None:
+    from mfwidgets.conformance import known, patched
+
+    assert set(known.PATCHED_KERNELS) == set(patched.KERNELS)
