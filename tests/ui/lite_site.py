@@ -196,12 +196,22 @@ def first_heatmap(page: Any, timeout_s: float = 60) -> Any:
     canvases = page.locator(".jp-OutputArea-output canvas")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        # A cell out of view is not drawn: walk down the notebook (wrapping at the end) until
+        # the Explorer's heatmap is on screen.
+        page.evaluate(
+            "() => document.querySelectorAll('.jp-WindowedPanel-outer').forEach(s => {"
+            " s.scrollTop = s.scrollTop + s.clientHeight >= s.scrollHeight ? 0"
+            " : s.scrollTop + s.clientHeight / 2; })"
+        )
         for i in range(canvases.count()):
             box = canvases.nth(i).bounding_box()
             if box and box["width"] > 200 and box["height"] > 200:
                 return canvases.nth(i)
         page.wait_for_timeout(100)
-    raise AssertionError("no heatmap drew")
+    shot = Path(__file__).resolve().parents[2] / "test-artifacts" / "lite-no-heatmap.png"
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot))
+    raise AssertionError(f"no heatmap drew (the page: {shot})")
 
 
 def click_and_wait(page: Any, name: str, canvas: Any, probe: str) -> tuple[str, str, float]:
