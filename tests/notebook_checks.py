@@ -88,4 +88,26 @@ assert (k.hstate("2M").nr_hugepages, k.hstate("2M").free_hugepages) == (2, 1)
 """,
         ),
     ],
+    "04_limitations.ipynb": [
+        (
+            "0342cc8e",
+            r"""
+assert shm.errno == 22  # EINVAL
+""",
+        ),
+        (
+            "dd2daa8b",
+            r"""
+assert not bad.ok and bad.signal.si_addr_lsb == 12 and bad.signal.si_code == mf.BUS_MCEERR_AR
+assert good.ok and good.data == b"\xab"
+""",
+        ),
+        (
+            "c4c3974c",
+            r"""
+assert before == 4
+assert k.hstate("2M").nr_hugepages == 3
+""",
+        ),
+    ],
 }
