@@ -88,4 +88,34 @@ assert (k.hstate("2M").nr_hugepages, k.hstate("2M").free_hugepages) == (2, 1)
 """,
         ),
     ],
+    "04_limitations.ipynb": [
+        (
+            "0342cc8e",
+            r"""
+assert shm.errno == 22  # EINVAL
+""",
+        ),
+        (
+            "dd2daa8b",
+            r"""
+assert not bad.ok and bad.signal.si_addr_lsb == 12 and bad.signal.si_code == mf.BUS_MCEERR_AR
+assert good.ok and good.data == b"\xab"
+""",
+        ),
+        (
+            "1eccd1aa",
+            r"""
+assert lost.signal.si_code == mf.BusCode.SI_KERNEL and lost.signal.si_addr == 0
+assert v3.dmesg()[-1] == "Memory failure: failed to dissolve hugetlb folio: -16"
+assert (v3.hstate("2M").nr_hugepages, v3.hstate("2M").free_hugepages) == (4, 4)
+""",
+        ),
+        (
+            "c4c3974c",
+            r"""
+assert before == 4
+assert k.hstate("2M").nr_hugepages == 3
+""",
+        ),
+    ],
 }

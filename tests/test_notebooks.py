@@ -17,12 +17,27 @@ from .notebook_checks import CHECKS
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
+# Run last in every notebook: each prediction was revealed, and what the model did falls on one
+# of its choices (a classification outside them would leave every student "not quite").
+PREDICTIONS_REVEALED = """
+from mfwidgets.widgets.predict import Prediction as _Prediction
+
+for _q in [v for v in globals().values() if isinstance(v, _Prediction)]:
+    assert _q._reveals, f"{_q.prompt.key}: never revealed"
+    for _r in _q._reveals:
+        _happened = _q.prompt.classify(_r.actual)
+        assert _happened in [v for _, v in _q.prompt.choices], (_q.prompt.key, _happened)
+"""
+
+
 def with_checks(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The notebook with its checks (tests/notebook_checks.py) inserted after their cells."""
+    """The notebook with its checks (tests/notebook_checks.py) inserted after their cells, and
+    the check of its predictions at the end."""
     ids = [cell.get("id") for cell in nb.cells]
     for anchor, code in reversed(CHECKS.get(name, [])):
         assert anchor in ids, f"{name}: no cell {anchor!r} to run a check after"
         nb.cells.insert(ids.index(anchor) + 1, nbformat.v4.new_code_cell(code.strip()))
+    nb.cells.append(nbformat.v4.new_code_cell(PREDICTIONS_REVEALED.strip()))
     return nb
 
 
@@ -51,6 +66,16 @@ def test_every_check_has_its_cell(name: str) -> None:
 def test_notebook_is_committed_without_outputs(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     assert [c for c in nb.cells if c.cell_type == "code" and (c.outputs or c.execution_count)] == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_no_answer_is_printed_under_its_question(path: Path) -> None:
+    """Answers live in mfwidgets.predictions, revealed by mf.predict() once a prediction is
+    locked in; checks live in tests/notebook_checks.py, not in collapsed cells."""
+    nb = nbformat.read(path, as_version=4)
+    assert [c.id for c in nb.cells if c.cell_type == "markdown" and "**Reveal" in c.source] == []
+    hidden = [c for c in nb.cells if "hide-input" in c.get("metadata", {}).get("tags", [])]
+    assert [c.id for c in hidden if "assert" in c.source] == []
 
 
 EXERCISES = Path(__file__).resolve().parent.parent / "notebooks" / "05_exercises.ipynb"
