@@ -1,8 +1,9 @@
 """Kernel conformance: the model checked against real Linux kernels, scenario by scenario.
 
-The same scenarios (``scenario.py``: lists of step dicts such as ``memfd_create``, ``mmap``,
-``fill``, ``madvise_hwpoison``, ``corrupt_pfn``, ``mce_srar``, ``load`` in a forked child or in
-the long-lived peer process, ``pread``, ``read``/``lseek``...) run
+The same scenarios (the format in ``scenario.py``, the built-in list in ``stock.py``: lists of
+step dicts such as ``memfd_create``, ``mmap``, ``fill``, ``madvise_hwpoison``, ``corrupt_pfn``,
+``mce_srar``, ``load`` in a forked child or in the long-lived peer process, ``pread``,
+``read``/``lseek``...) run
 
 - on a stock Debian kernel booted under qemu (TCG), by our own static guest program
   (``guest/probe.c``, PID 1 of the guest), which prints ``@@STEP``/``@@SIG``/``@@CNT``/``@@KMSG``
@@ -97,9 +98,9 @@ def recorded_kernels(patched: bool = False) -> list[str]:
 
 def scenarios_of(kernel: str) -> list[Any]:
     """The scenarios run on ``kernel``: the keep scenarios on a kernel built with the series."""
-    from . import keep, known, scenario
+    from . import keep, known, stock
 
-    return keep.SCENARIOS if kernel in known.PATCHED_KERNELS else scenario.SCENARIOS
+    return keep.SCENARIOS if kernel in known.PATCHED_KERNELS else stock.SCENARIOS
 
 
 def load_recording(kernel: str) -> dict[str, Any]:

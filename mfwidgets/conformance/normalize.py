@@ -228,44 +228,58 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
             length = int(fields[2], 16) if len(fields) > 2 and "=" not in fields[2] else 0
             ctx.add_map(int(fields[1], 16), length or 64 * ctx.hps, who)
         else:
-            n_str, _, body = rest.partition(" ")
-            try:
-                n = int(n_str)
-            except ValueError:
-                continue
-            if tag == "@@CNT":
-                counters[n] = {k: int(v) for k, v in (kv.split("=") for kv in body.split())}
-                continue
-            if not 0 <= n < len(results):
-                continue
-            r = results[n]
-            if tag == "@@STEP":
-                _, value = body.split(" ", 1)[1].split("=", 1)
-                if not value.lstrip("-").isdigit():
-                    r["ret"] = value
-                elif r["op"] in ("memfd_create", "memfd_probe"):
-                    r["ret"] = "fd"
-                elif r["op"] == "pagemap":
-                    r["ret"] = ctx.pagemap(int(value))
-                else:
-                    r["ret"] = int(value)
-            elif tag == "@@SIG":
-                f = dict(kv.split("=") for kv in body.split())
-                code = int(f["code"])
-                # SI_KERNEL (force_sig(SIGBUS), "Memory error not recovered") has no address
-                off = None if code == SI_KERNEL else signed(int(f["off"], 16))
-                sig = [code, off, int(f["lsb"])]
-                r["signals"] = sorted([*r["signals"], sig + (["peer"] if "who" in f else [])])
-            elif tag == "@@OUT":
-                outs.setdefault(n, []).append(body)
-            elif tag == "@@DATA":
-                r["data"] = body.strip()
-            elif tag == "@@KMSG":
-                norm = ctx.line(body, actor(sc["steps"][n]))
-                if norm is not None:
-                    r["dmesg"].append(norm)
+            _numbered_line(tag, rest, results, counters, outs, ctx, sc)
     finish()
     return out
+
+
+def _numbered_line(
+    tag: str,
+    rest: str,
+    results: list[StepResult],
+    counters: dict[int, dict[str, int]],
+    outs: dict[int, list[str]],
+    ctx: Context,
+    sc: Scenario,
+) -> None:
+    """One ``@@<TAG> <step number> ...`` line of a scenario: into that step's result (or, for
+    ``@@CNT``, the counters after that step). Lines that name no step are skipped."""
+    n_str, _, body = rest.partition(" ")
+    try:
+        n = int(n_str)
+    except ValueError:
+        return
+    if tag == "@@CNT":
+        counters[n] = {k: int(v) for k, v in (kv.split("=") for kv in body.split())}
+        return
+    if not 0 <= n < len(results):
+        return
+    r = results[n]
+    if tag == "@@STEP":
+        _, value = body.split(" ", 1)[1].split("=", 1)
+        if not value.lstrip("-").isdigit():
+            r["ret"] = value
+        elif r["op"] in ("memfd_create", "memfd_probe"):
+            r["ret"] = "fd"
+        elif r["op"] == "pagemap":
+            r["ret"] = ctx.pagemap(int(value))
+        else:
+            r["ret"] = int(value)
+    elif tag == "@@SIG":
+        f = dict(kv.split("=") for kv in body.split())
+        code = int(f["code"])
+        # SI_KERNEL (force_sig(SIGBUS), "Memory error not recovered") has no address
+        off = None if code == SI_KERNEL else signed(int(f["off"], 16))
+        sig = [code, off, int(f["lsb"])]
+        r["signals"] = sorted([*r["signals"], sig + (["peer"] if "who" in f else [])])
+    elif tag == "@@OUT":
+        outs.setdefault(n, []).append(body)
+    elif tag == "@@DATA":
+        r["data"] = body.strip()
+    elif tag == "@@KMSG":
+        norm = ctx.line(body, actor(sc["steps"][n]))
+        if norm is not None:
+            r["dmesg"].append(norm)
 
 
 OBSERVABLES = ("ret", "signals", "data", "counters", "dmesg")

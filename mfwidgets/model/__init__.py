@@ -53,12 +53,13 @@ from .constants import (
     SegvCode,
 )
 from .errors import EHWPOISON, KernelPanic, SyscallError
+from .files import StatFs
 from .folio import FolioState
 from .hstate import HstateCounters as Hstate
 from .invariants import InvariantError, check_invariants
 from .kernel import Kernel
 from .memory_failure import MFStats
-from .process import Process, StatFs
+from .process import Process
 from .siginfo import Access, SigInfo
 from .snapshot import FolioView, Snapshot, SubpageState
 from .trace import EventKind, InjectSource, MFMsg, MFResult, Signal, Trace, TraceEvent
