@@ -175,7 +175,7 @@ def hwpoison_user_mappings(
 
 
 # -- the entry point -------------------------------------------------------------------------
-# Kept whole: it mirrors memory_failure() in mm/memory-failure.c, step for step.
+# Kept whole. Mirrors memory_failure() in mm/memory-failure.c, step for step.
 def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = None) -> int:
     """Handle an uncorrected error at ``pfn``. Returns 0 or a negative errno, as the kernel.
 
