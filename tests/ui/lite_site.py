@@ -214,14 +214,17 @@ def first_heatmap(page: Any, timeout_s: float = 60) -> Any:
     raise AssertionError(f"no heatmap drew (the page: {shot})")
 
 
-def click_and_wait(page: Any, name: str, canvas: Any, probe: str) -> tuple[str, str, float]:
-    """Click the middle of ``canvas``; poll ``probe`` in the kernel until its output changes.
-    Returns (before, after, seconds from the click to the change)."""
+def click_and_wait(
+    page: Any, name: str, canvas: Any, probe: str, at: float = 0.4
+) -> tuple[str, str, float]:
+    """Click ``canvas`` at the fraction ``at`` of its width and height (a cell already poisoned
+    changes nothing: click another one each time); poll ``probe`` in the kernel until its
+    output changes. Returns (before, after, seconds from the click to the change)."""
     canvas.scroll_into_view_if_needed()
     before = kernel_eval(page, name, probe)
     box = canvas.bounding_box()
     t0 = time.monotonic()
-    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
+    page.mouse.click(box["x"] + box["width"] * at, box["y"] + box["height"] * at)
     after = before
     while time.monotonic() - t0 < 30:
         after = kernel_eval(page, name, probe)
