@@ -32,7 +32,12 @@ SCREENSHOTS = os.environ.get("MFW_SCREENSHOTS", "").strip() not in ("", "0")
 VIEWPORT = {"width": 1280, "height": 2400}  # the width a student's laptop window has
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 # Notebooks whose widgets hold no Bokeh view (only predictions): nothing to wait for there.
-WITHOUT_PLOTS = {"08_wrap_up.ipynb"}
+PLOTTERS = ("setup_notebook", "plotting.show", "Explorer(", "PolicyComparison(", "Player(")
+WITHOUT_PLOTS = {
+    p.name
+    for p in (REPO / "notebooks").glob("*.ipynb")
+    if not any(word in p.read_text() for word in PLOTTERS)
+}
 MAX_SHOTS = 6
 OVERLAP = 40  # px shown twice, so that no line is cut in half unseen between two slices
 
