@@ -18,6 +18,7 @@ _LAZY = {
     "Explorer": "widgets",
     "PolicyComparison": "widgets",
     "ScenarioPlayer": "widgets",
+    "predict": "widgets",
     "Scenario": "widgets",
     "setup_notebook": "widgets",
     "show_versions": "__main__",
@@ -26,6 +27,8 @@ _LAZY = {
     "exercises": None,
     "fleet": None,
     "plots": None,
+    "predictions": None,
+    "submission": None,
     "teaching": None,
     "widgets": None,
 }

@@ -5,6 +5,9 @@
     mfwidgets copy-notebooks DEST                            copy the workbook only
     mfwidgets doctor                                         check the widget and bokeh extensions
     mfwidgets doctor --kernel                                what this machine's Linux kernel offers
+    mfwidgets grade DIR --out grades.csv                     re-check a class's exercise submissions
+    mfwidgets key STUDENT_ID [...]                           those students' right answers
+    mfwidgets lite --out DIR [--pyodide URL|DIR|TARBALL]     static in-browser site (docs/lite.md)
 
 The workbook is DIR/notebooks/ plus the reference pages the notebooks link to, DIR/docs/.
 Copying never overwrites a file that is already there, so a student's edits survive. Any
@@ -21,7 +24,6 @@ import argparse
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +32,14 @@ DEFAULT_DIR = "mfwidgets-workbook"
 FIRST_NOTEBOOK = "notebooks/00_index.ipynb"
 DASHBOARD = "notebooks/dashboard.ipynb"
 #: The reference pages the notebooks link to (../docs/...); the wheel ships them in _docs/.
-DOCS = ("kernel.md", "api.md", "GLOSSARY.md", "DESIGN.md")
+DOCS = (
+    "kernel.md",
+    "api.md",
+    "GLOSSARY.md",
+    "DESIGN.md",
+    "summary.md",
+    "figures/error-path.svg",
+)
 EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@bokeh/jupyter_bokeh")
 #: What each server command needs: (module, what it is, the extra that installs it).
 SERVERS = {
@@ -101,7 +110,7 @@ def installed_extensions() -> set[str]:
     return found
 
 
-def doctor() -> int:
+def doctor(platform: str = sys.platform) -> int:
     """Print versions and check the extensions the widgets need; 0 if all is well."""
     import importlib.metadata as md
 
@@ -111,6 +120,15 @@ def doctor() -> int:
             print(f"{dist:14} {md.version(dist)}")
         except md.PackageNotFoundError:
             print(f"{dist:14} not installed")
+    if platform == "emscripten":
+        # The static site (python -m mfwidgets lite) runs this kernel in the browser and ships
+        # the widget and bokeh extensions with it: there is nothing to install.
+        print(
+            "This is the browser workbook (JupyterLite, Pyodide): the site brings the widgets, "
+            "the plots and their extensions, so there is nothing to install."
+        )
+        print("All good: the widgets and plots can render.")
+        return 0
     try:
         found = installed_extensions()
     except ImportError:
@@ -143,9 +161,9 @@ def kernel_doctor(platform: str = sys.platform) -> int:
     return 0
 
 
-def show_versions() -> bool:
+def show_versions(platform: str = sys.platform) -> bool:
     """The notebook health check: versions, and whether widgets and plots can render here."""
-    return doctor() == 0
+    return doctor(platform) == 0
 
 
 def _is_root() -> bool:
@@ -193,6 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc.add_argument(
         "--kernel", action="store_true", help="probe this machine's kernel (read-only) instead"
     )
+    grade = sub.add_parser("grade", help="re-check every submission-*.json of a class")
+    grade.add_argument("dir", help="the directory of submission files")
+    grade.add_argument("--out", default="grades.csv", help="the CSV to write (default grades.csv)")
+    key = sub.add_parser("key", help="the instructor's key: each student's right answers")
+    key.add_argument("student_ids", nargs="+")
+    lite = sub.add_parser("lite", help="build the static JupyterLite site (docs/lite.md)")
+    lite.add_argument("--out", required=True, help="where the site is written")
+    lite.add_argument(
+        "--pyodide",
+        help="the official Pyodide release: URL, tarball or directory (default: the stand-in "
+        "carrier from PyPI); every file is checked against the official lock",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*sub.choices, "-h", "--help"):
         argv.insert(0, "lab")  # bare "mfwidgets [options]" is "mfwidgets lab [options]"
@@ -202,6 +232,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if command == "doctor":
         return kernel_doctor() if args.kernel else doctor()
+    if command == "grade":
+        from . import grading
+
+        try:
+            return grading.main(args.dir, args.out)
+        except NotADirectoryError as why:
+            print(f"mfwidgets grade: {why}", file=sys.stderr)
+            return 2
+    if command == "key":
+        from .exercises import answer_key
+
+        print(answer_key(args.student_ids))
+        return 0
+    if command == "lite":
+        if importlib.util.find_spec("jupyterlite_core") is None:
+            print("building the site needs: pip install 'mfwidgets[lite]'", file=sys.stderr)
+            return 1
+        from .lite import build
+
+        build.build(Path(args.out), args.pyodide)
+        return 0
     if command == "copy-notebooks":
         copied, kept = copy_notebooks(Path(args.dest))
         print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")
@@ -222,6 +273,8 @@ def launch(cmd: list[str]) -> int:
     sys.stdout.flush()
     if os.name == "posix":
         os.execv(cmd[0], cmd)
+    import subprocess  # here, not at the top: the browser (Pyodide) workbook imports this module
+
     return subprocess.call(cmd)
 
 

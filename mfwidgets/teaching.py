@@ -1,6 +1,9 @@
 """Small calculators and tables the workbook's notebooks call, so that notebook cells stay one
 to four lines and every number they show comes from tested code.
 
+Table (table.py) and parse_size/format_size (sizes.py) live in their own modules and are
+re-exported here, so ``mf.teaching.Table`` and friends keep working.
+
 Mirrors: nothing in the kernel. It drives the model (``mfwidgets.model``) and imports no UI
 library; tables render as HTML in Jupyter through ``_repr_html_`` and as text elsewhere.
 """
@@ -8,8 +11,6 @@ library; tables render as HTML in Jupyter through ``_repr_html_`` and as text el
 from __future__ import annotations
 
 import dataclasses
-import html
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,81 +34,14 @@ from .model import (
     SigInfo,
     Snapshot,
 )
+from .sizes import format_size as format_size
+from .sizes import parse_size as parse_size
+from .table import Table as Table
 
-_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE)
 _HUGE_FLAGS = {"2M": MFD_HUGE_2MB, "1G": MFD_HUGE_1GB}
 _MFD_HUGE_MASK = 0x3F << MFD_HUGE_SHIFT
 # Hugepages a stock kernel leaves unusable after an error (docs/kernel.md B.1).
 _LOST_STATES = (FolioState.OFFLINED, FolioState.LEAKED, FolioState.DISSOLVED)
-
-
-# -- sizes ---------------------------------------------------------------------------------------
-def parse_size(size: int | str) -> int:
-    """A size in bytes from an int or a string such as "4K", "2 MiB", "1G" or "1 TiB" (binary
-    units). Raises ValueError for anything else, TypeError for a bool or another type."""
-    if isinstance(size, bool):
-        raise TypeError("a size must be an int or a string such as '2M', not a bool")
-    if isinstance(size, int):
-        if size <= 0:
-            raise ValueError(f"a size must be positive, not {size}")
-        return size
-    if not isinstance(size, str):
-        raise TypeError(f"a size must be an int or a string such as '2M', not {size!r}")
-    match = _SIZE_RE.match(size)
-    if match is None or int(match.group(1)) == 0:
-        raise ValueError(f"{size!r} is not a size such as '4K', '2M', '1G' or '1 TiB'")
-    return int(match.group(1)) * _UNITS[match.group(2).upper()]
-
-
-def format_size(nbytes: int) -> str:
-    """Bytes in the largest binary unit that divides them: 4096 -> "4 KiB", 3 << 30 ->
-    "3 GiB", 1000 -> "1,000 bytes"."""
-    for unit in ("P", "T", "G", "M", "K"):
-        scale = _UNITS[unit]
-        if nbytes and nbytes % scale == 0:
-            return f"{nbytes // scale:,} {unit}iB"
-    return f"{nbytes:,} bytes"
-
-
-# -- a table that renders in Jupyter and as text -------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class Table:
-    """Rows of a small table. ``rows`` are dicts keyed by ``columns``; ``caption`` says what
-    the table shows."""
-
-    columns: tuple[str, ...]
-    rows: tuple[Mapping[str, object], ...]
-    caption: str = ""
-
-    def column(self, name: str) -> list[object]:
-        """The values of one column, top to bottom."""
-        return [row[name] for row in self.rows]
-
-    def _cells(self) -> list[list[str]]:
-        return [[str(row[c]) for c in self.columns] for row in self.rows]
-
-    def __str__(self) -> str:
-        cells = [list(self.columns), *self._cells()]
-        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
-        pad = [[v.ljust(w) for v, w in zip(r, widths, strict=True)] for r in cells]
-        lines = ["  ".join(r).rstrip() for r in pad]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(([self.caption] if self.caption else []) + lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>"
-            + "".join(f"<td style='text-align:left'>{html.escape(v)}</td>" for v in r)
-            + "</tr>"
-            for r in self._cells()
-        )
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 # -- TLB reach -----------------------------------------------------------------------------------

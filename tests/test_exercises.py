@@ -43,7 +43,9 @@ def test_make_is_deterministic_per_student_id() -> None:
 
 def test_make_varies_across_student_ids() -> None:
     sets = [E.make(i) for i in IDS]
-    assert len({dataclasses.astuple(ex)[1:-1] for ex in sets}) == len(IDS)
+    assert len({dataclasses.astuple(ex)[1:-2] for ex in sets}) == len(
+        IDS
+    )  # not id, results, answers
     assert {ex.size for ex in sets} == {"2M", "1G"}
     assert {ex.keep for ex in sets} == {True, False}
     assert len({ex.subpage for ex in sets}) > 30
@@ -194,9 +196,13 @@ def test_hints_name_the_mistake(capsys: pytest.CaptureFixture[str]) -> None:
     assert "log2" in capsys.readouterr().out
     stock = _find(keep=False)
     E.check_nr_hugepages_after_release(stock, stock.nr_pool - 1)
-    assert "leaks" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "release do to a poisoned hugepage of a stock memfd" in out
+    assert "leak" not in out  # the hint asks; it does not tell
     E.check_usable_bytes(stock, stock.nr_hugepages * stock.hugepage_bytes - mf.PAGE_SIZE)
-    assert "whole hugepage" in capsys.readouterr().out
+    assert "that is what the proposed flag keeps; look again at this memfd's flags." in (
+        capsys.readouterr().out
+    )
 
 
 def test_all_correct_and_progress_track_the_last_check(capsys: pytest.CaptureFixture[str]) -> None:
@@ -234,3 +240,26 @@ def test_a_numpy_array_answer_gets_a_hint_not_an_exception(
     assert "not a ndarray of 3 values" in capsys.readouterr().out
     right = E.solution(ex, "who_gets_sigbus")
     assert E.check_who_gets_sigbus(ex, np.array(sorted(right))) is True
+
+
+def test_no_hint_gives_the_answer_away(capsys: pytest.CaptureFixture[str]) -> None:
+    """Wrong answers of every kind, for 40 students: the hint never holds the right number,
+    nor says which helper is or is not told."""
+    for i in range(40):
+        ex = E.make(f"student-{i}")
+        for name in E.NAMES:
+            right = E.solution(ex, name)
+            if isinstance(right, list):
+                wrongs: list[object] = [["vmm"], ["vmm", "backup", "monitor"], []]
+            elif isinstance(right, str):
+                wrongs = [4096, 0]
+            else:
+                wrongs = [right + 1, right - 1, right * 2, 0, 4096]
+            for wrong in wrongs:
+                if wrong == right:
+                    continue
+                E.CHECKERS[name](ex, wrong)
+                hint = capsys.readouterr().out.split("Hint: ", 1)[-1]
+                if isinstance(right, int) and right > 64:
+                    assert f"{right:,}" not in hint and str(right) not in hint, (name, hint)
+                assert "gets BUS_MCEERR_AO now" not in hint and "hears nothing" not in hint

@@ -1,8 +1,9 @@
 """Kernel conformance: the model checked against real Linux kernels, scenario by scenario.
 
-The same scenarios (``scenario.py``: lists of step dicts such as ``memfd_create``, ``mmap``,
-``fill``, ``madvise_hwpoison``, ``corrupt_pfn``, ``mce_srar``, ``load`` in a forked child or in
-the long-lived peer process, ``pread``, ``read``/``lseek``...) run
+The same scenarios (the format in ``scenario.py``, the built-in list in ``stock.py``: lists of
+step dicts such as ``memfd_create``, ``mmap``, ``fill``, ``madvise_hwpoison``, ``corrupt_pfn``,
+``mce_srar``, ``load`` in a forked child or in the long-lived peer process, ``pread``,
+``read``/``lseek``...) run
 
 - on a stock Debian kernel booted under qemu (TCG), by our own static guest program
   (``guest/probe.c``, PID 1 of the guest), which prints ``@@STEP``/``@@SIG``/``@@CNT``/``@@KMSG``
@@ -30,6 +31,8 @@ Usage (as root, on a Debian 12 host)::
     python -m mfwidgets.conformance --kernel 6.12 --out DIR
     python -m mfwidgets.conformance --kernel 6.1 --out DIR --transcript DIR/6.1.serial.log
     python -m mfwidgets.conformance --recorded --out DIR              # no qemu: the recordings
+    python -m mfwidgets.conformance --kernel 7.3+v3 --out DIR         # the keep series, built
+    python -m mfwidgets.conformance --kernel 7.3+v3+standin --out DIR # ...with the stand-in
 
 writes ``DIR/<kernel>.serial.log`` (raw transcript, every boot), ``DIR/<kernel>.json``
 (normalized results and the scenarios run), ``DIR/<kernel>.timings.json`` and one
@@ -57,6 +60,12 @@ What it does on the host:
   -monitor unix:...`` with the CPU, memory and command line of each boot
   (``harness.BOOTS``, ``harness.kernel_cmdline()``), one qemu at a time.
 
+``7.3+v3`` and ``7.3+v3+standin`` are not Debian binaries: ``patched.py`` builds them from
+Debian's ``linux-source-7.3`` with the project's port of the keep series (``v3/patches/``) and
+``keep.py`` holds what they run (the series' selftest and the keep scenarios, keep and stock
+memfds side by side); they are replayed on ``Kernel(supports_keep_ue_mapped=True)``. ``all``
+means the stock kernels.
+
 The guest program injects memory errors into the machine it runs on; it refuses to run unless it
 is PID 1 or ``HWP_ORACLE_I_AM_A_GUEST`` is set, and the harness only ever runs it inside qemu.
 
@@ -74,10 +83,24 @@ from typing import Any
 RECORDINGS = Path(__file__).with_name("recordings")
 
 
-def recorded_kernels() -> list[str]:
-    """The kernel versions with a committed recording, oldest first ("6.1", "6.12", ...)."""
-    names = [p.stem for p in RECORDINGS.glob("*.json")]
-    return sorted(names, key=lambda v: [int(x) for x in v.split(".")])
+def kernel_key(kernel: str) -> tuple[list[int], str]:
+    """Sort key of a kernel name: its version, then what it carries ("7.3" < "7.3+v3")."""
+    version, _, extra = kernel.partition("+")
+    return [int(x) for x in version.split(".")], extra
+
+
+def recorded_kernels(patched: bool = False) -> list[str]:
+    """The stock kernels with a committed recording, oldest first ("6.1", "6.12", ...); with
+    ``patched``, the kernels built with the keep series instead ("7.3+v3", ...)."""
+    names = [p.stem for p in RECORDINGS.glob("*.json") if ("+" in p.stem) == patched]
+    return sorted(names, key=kernel_key)
+
+
+def scenarios_of(kernel: str) -> list[Any]:
+    """The scenarios run on ``kernel``: the keep scenarios on a kernel built with the series."""
+    from . import keep, known, stock
+
+    return keep.SCENARIOS if kernel in known.PATCHED_KERNELS else stock.SCENARIOS
 
 
 def load_recording(kernel: str) -> dict[str, Any]:

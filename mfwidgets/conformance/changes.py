@@ -279,6 +279,11 @@ def _explainer(
     return explain
 
 
+def _keep(kernel: str) -> bool:
+    """Whether ``kernel`` was built with the keep series (then the model carries it too)."""
+    return kernel in known.PATCHED_KERNELS
+
+
 def check_kernel(kernel: str, others: Mapping[str, Mapping[str, Any]] | None = None) -> KernelCheck:
     """Replay ``kernel``'s recording on the model and compare. ``others``: recordings of other
     kernels, to explain the differences (default: all recorded)."""
@@ -286,7 +291,7 @@ def check_kernel(kernel: str, others: Mapping[str, Mapping[str, Any]] | None = N
     if others is None:
         others = {k: load_recording(k) for k in recorded_kernels() if k != kernel}
     version = known.model_version(kernel)
-    model = model_runner.run_all(rec["scenario_defs"], version)
+    model = model_runner.run_all(rec["scenario_defs"], version, _keep(kernel))
     defs = {
         sc["name"]: {step_id(st, i): st for i, st in enumerate(sc["steps"])}
         for sc in rec["scenario_defs"]
@@ -337,7 +342,7 @@ class Conformance:
 def conformance(kernels: Sequence[str] | None = None) -> Conformance:
     """``check_kernel()`` for each kernel (default: every recorded one), oldest first."""
     names = list(recorded_kernels() if kernels is None else kernels)
-    recs = {k: load_recording(k) for k in recorded_kernels()}
+    recs = {k: load_recording(k) for k in dict.fromkeys([*recorded_kernels(), *names])}
     about = {
         sc["name"]: f"{sc.get('hugepagesize', '2M')}, {len(sc['steps'])} steps"
         for k in reversed(names)
@@ -359,7 +364,7 @@ def side_by_side(kernel: str, scenario: str) -> views.Rendered:
             f"choose one of {', '.join(rec['scenarios'])}"
         )
     check = check_kernel(kernel)
-    model = model_runner.run_scenario(defs[scenario], check.model_version)
+    model = model_runner.run_scenario(defs[scenario], check.model_version, keep=_keep(kernel))
     explained = {
         (m.difference.step, m.difference.observable): m.explained_by
         for m in check.mismatches

@@ -74,11 +74,12 @@ KERNELS: dict[str, KernelSource] = {
 
 @dataclasses.dataclass(frozen=True)
 class BootSpec:
-    """How qemu runs one boot: CPU model, memory, extra kernel command line."""
+    """How qemu runs one boot: CPU model, memory, extra kernel command line, vCPUs."""
 
     cpu: str
     memory: str
     append: str = ""
+    smp: int = 2
 
 
 #: main: every scenario but the machine checks (10G: room for the six 1 GiB pages);
@@ -90,6 +91,12 @@ BOOTS = {
     "main": BootSpec("max", "10G"),
     "mce": BootSpec("Skylake-Server", "2G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
     "mce2": BootSpec("Skylake-Server", "5G", "nohz_full=1 irqaffinity=0 isolcpus=1"),
+    # the kernels built with the keep series (patched.py): without ACPI the guest brings up
+    # one CPU only, so qemu gets one (a broadcast machine check would find the other CPU
+    # with MCE off and triple-fault); no_timer_check: on a loaded host the IO-APIC timer
+    # check can fail and panic the boot
+    "keep": BootSpec("max", "10G", "no_timer_check default_hugepagesz=2M", smp=1),
+    "keep_mce": BootSpec("Skylake-Server", "2G", "no_timer_check default_hugepagesz=2M", smp=1),
 }
 #: docs/kernel.md R4: (MCi_STATUS, MCG_STATUS, MCi_MISC) of each machine check
 MCE_EVENTS = {
@@ -99,7 +106,9 @@ MCE_EVENTS = {
 #: the bank the event is raised in; not bank 1, which qemu's broadcast (-b) fills on the other
 #: CPUs (an event on top of that one would be an overflow, which the guest kernel panics on)
 MCE_BANK = 2
-BOOT_ATTEMPTS = 3
+BOOT_ATTEMPTS = 6
+#: seconds qemu may run on after the guest's @@DONE
+DONE_GRACE = 5.0
 
 
 @dataclasses.dataclass
@@ -224,16 +233,32 @@ def build_guest(work: Path) -> Path:
     return out
 
 
-def build_initramfs(work: Path, init: Path, module: Path, scenarios: list[Scenario]) -> Path:
+def build_initramfs(
+    work: Path,
+    init: Path,
+    module: Path | None,
+    scenarios: list[Scenario],
+    extra: dict[str, Path] | None = None,
+) -> Path:
+    """The guest's initramfs: /init, /dev/console, /scenarios.txt, the hwpoison-inject module
+    (None: the kernel has it built in) and ``extra`` (path in the guest -> host file)."""
     root = work / "ir"
     shutil.rmtree(root, ignore_errors=True)
     (root / "dev").mkdir(parents=True)
     shutil.copy(init, root / "init")
     ko = root / "hwpoison-inject.ko"
-    if module.suffix == ".xz":
+    if module is None:
+        pass
+    elif module.suffix == ".xz":
         ko.write_bytes(lzma.decompress(module.read_bytes()))
     else:
         shutil.copy(module, ko)
+    for name, src in (extra or {}).items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, root / name)
+    if "bin/busybox" in (extra or {}):  # the selftest's popen("cat ...") needs sh and cat
+        for applet in ("sh", "cat"):
+            os.symlink("busybox", root / "bin" / applet)
     (root / "scenarios.txt").write_text(to_guest_text(scenarios))
     os.mknod(root / "dev" / "console", 0o600 | 0o020000, os.makedev(5, 1))
     files = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
@@ -309,7 +334,7 @@ def boot(
             # one thread for both vCPUs: with a thread each, TCG now and then lets the guest
             # kernel see its own code half patched (an int3 oops while booting)
             qemu, "-accel", "tcg,thread=single", "-cpu", spec.cpu,
-            "-m", spec.memory, "-smp", "2", "-display", "none", "-serial", "stdio",
+            "-m", spec.memory, "-smp", str(spec.smp), "-display", "none", "-serial", "stdio",
             "-monitor", f"unix:{monitor.path},server=on,wait=off", "-no-reboot",
             "-kernel", str(vmlinuz), "-initrd", str(initramfs), "-append", kernel_cmdline(boot),
         ]  # fmt: skip
@@ -333,6 +358,10 @@ def boot(
                 *lines, pending = pending.split(b"\n")
                 for raw in lines:
                     fh.write(raw + b"\n")
+                    if b"@@DONE" in raw:
+                        # a kernel without ACPI cannot power off: it halts and qemu stays;
+                        # a few seconds for the last lines, then qemu is stopped
+                        deadline = min(deadline, time.monotonic() + DONE_GRACE)
                     command = _mce_command(raw.decode("utf-8", "replace"))
                     if command is not None:
                         step = raw.split(b"@@MCE-INJECT ")[1].split()[0].decode()
@@ -356,7 +385,16 @@ def run_live(
     cache.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     ensure_host_tools()
-    vmlinuz, module = fetch_kernel(version, cache)
+    module: Path | None = None
+    extra: dict[str, Path] = {}
+    if version in KERNELS:
+        vmlinuz, module = fetch_kernel(version, cache)
+    else:
+        from . import patched  # it builds on this module
+
+        built = patched.build(version, cache)
+        busybox = Path(shutil.which("busybox") or "/bin/busybox")
+        vmlinuz, extra = built.bzimage, {"hugetlb-mfr": built.selftest, "bin/busybox": busybox}
     t1 = time.monotonic()
     work = cache / f"work-{version}"
     work.mkdir(exist_ok=True)
@@ -366,7 +404,7 @@ def run_live(
     for name, group in boots(scenarios).items():
         t2 = time.monotonic()
         (work / name).mkdir(exist_ok=True)
-        initramfs = build_initramfs(work / name, init, module, group)
+        initramfs = build_initramfs(work / name, init, module, group, extra)
         part = out / f"{version}.{name}.serial.log"
         for attempt in range(1, BOOT_ATTEMPTS + 1):
             text = boot(vmlinuz, initramfs, part, name)

@@ -20,6 +20,7 @@ from ..model.process import Process
 from ..model.trace import EventKind
 from .normalize import Context, StepResult, actor, deltas, dmesg_order, empty_step
 from .scenario import BOOT_POOLS, HPS, KB, PS, Scenario, Step, boot_of, boots, validate
+from .selftest import selftest_output
 
 FILL_BYTE = 0xA5
 NODE = "/sys/devices/system/node/node0/memory_failure/"
@@ -293,6 +294,21 @@ class _Run:
     def counters(self, st: Step, r: StepResult) -> Any:
         return 0
 
+    def selftest(self, st: Step, r: StepResult) -> Any:
+        """The series' selftest (hugetlb-mfr.c) step by step on the model, printing what it
+        prints (addresses as MAP+offset, as normalize.selftest_output() writes the guest's)."""
+        r["data"] = selftest_output(self.k, self.hps, st.get("pages", 1))
+        return 0
+
+    def anon_find(self, st: Step, r: StepResult) -> Any:
+        """The model never hands a poisoned raw page to a new process: a dissolved hugepage's
+        poisoned pages stay isolated (what the series' prerequisite does)."""
+        return 0
+
+    def anon_hwpoison(self, st: Step, r: StepResult) -> Any:
+        """Ordinary (non-hugetlb) memory is not in the model."""
+        return "not modelled"
+
     # -- one step --
     def signals(self, st: Step, nsig: int, npeer: int) -> list[list[Any]]:
         sigs: list[list[Any]] = []
@@ -300,7 +316,11 @@ class _Run:
         def add(proc: Process, start: int, maps: Maps, base: int, tag: list[str]) -> None:
             for s in proc.signals[start:]:
                 if s.si_signo == SIGBUS:
-                    sigs.append([s.si_code, map_off(s.si_addr, maps, base), s.si_addr_lsb, *tag])
+                    # SI_KERNEL ("Memory error not recovered") has no address, as in the guest
+                    off = (
+                        None if s.si_code == C.BusCode.SI_KERNEL else map_off(s.si_addr, maps, base)
+                    )
+                    sigs.append([s.si_code, off, s.si_addr_lsb, *tag])
 
         add(self.p, nsig, self.maps, self.base, [])
         for child, maps, base in self.children:
@@ -336,17 +356,21 @@ class _Run:
                 proc.exit()
 
 
-def new_kernel(boot: str, version: str) -> Kernel:
-    return Kernel(BOOT_POOLS[boot], supports_keep_ue_mapped=False, seed=0, version=version)
+#: offsets the selftest poisons in the first hugepage (hugetlb-mfr.c offsets_2m, offsets_1g)
+
+
+def new_kernel(boot: str, version: str, keep: bool = False) -> Kernel:
+    """A model kernel with the pools of ``boot``; ``keep``: it carries the keep series."""
+    return Kernel(BOOT_POOLS[boot], supports_keep_ue_mapped=keep, seed=0, version=version)
 
 
 def run_scenario(
-    scenario: Scenario, version: str = "7.3", kernel: Kernel | None = None
+    scenario: Scenario, version: str = "7.3", kernel: Kernel | None = None, keep: bool = False
 ) -> list[StepResult]:
-    """The normalized results of ``scenario`` on ``kernel`` (default: a fresh stock model
-    kernel with the pools of the scenario's boot)."""
+    """The normalized results of ``scenario`` on ``kernel`` (default: a fresh model kernel
+    with the pools of the scenario's boot, with the keep series if ``keep``)."""
     validate(scenario)
-    k = kernel if kernel is not None else new_kernel(boot_of(scenario), version)
+    k = kernel if kernel is not None else new_kernel(boot_of(scenario), version, keep)
     run = _Run(k, scenario)
     results: list[StepResult] = []
     before = counters(k)
@@ -364,11 +388,13 @@ def run_scenario(
     return results
 
 
-def run_all(scenarios: list[Scenario], version: str = "7.3") -> dict[str, list[StepResult]]:
+def run_all(
+    scenarios: list[Scenario], version: str = "7.3", keep: bool = False
+) -> dict[str, list[StepResult]]:
     """Every scenario, boot by boot: one kernel per boot, the scenarios in order on it."""
     out: dict[str, list[StepResult]] = {}
     for boot, group in boots(scenarios).items():
-        k = new_kernel(boot, version)
+        k = new_kernel(boot, version, keep)
         for sc in group:
             out[sc["name"]] = run_scenario(sc, version, k)
     return out

@@ -11,7 +11,8 @@ Per step (a JSON object):
   (every mapping maps the memfd from offset 0, so it is a file offset); a fourth element
   ``"peer"`` marks one the peer got.
 - ``data``: for a load, store or successful read: ``"pattern"`` (what the fill wrote),
-  ``"zero"`` or ``"other"``; else None.
+  ``"zero"`` or ``"other"``; for the selftest its output lines (``selftest_output()``);
+  else None.
 - ``counters``: the counters that changed, as deltas (HugePages_Total/Free/Rsvd/Surp,
   HardwareCorrupted in kB, ``2M.nr``/``free``/``resv``/``surplus``, ``1G.*``, node stats
   ``mf.total``/``ignored``/``failed``/``delayed``/``recovered`` where the kernel has them).
@@ -44,6 +45,12 @@ MCE_RECORD = re.compile(
 #: Logged from an irq_work after the machine-check handler: it races with what the consuming
 #: task prints from its task work (kill_me_maybe()), so it is put first in its step.
 MCE_LOGGED = "mce: [Hardware Error]: Machine check events logged"
+#: A WARN_ON() splat: its first line is kept as ``WARNING: at <function>`` (file, line, CPU and
+#: task vary with the build and the run); the register dump and stack frames are left out.
+WARNING = re.compile(r"^WARNING: .*?(\w+)\+0x[0-9a-f]+/0x")
+SPLAT = re.compile(
+    r"^(\s|RIP: |Call Trace|Code: |R[A-Z0-9]{2}: |CPU: |Hardware name|Modules linked)"
+)
 _HEX = re.compile(r"\b(0x[0-9a-f]+)\b|(?<=fault at )([0-9a-f]+)\b|(?<= user-access at )([0-9a-f]+)")
 _PID = re.compile(r"(?<=[ :])([\w.\-]+):(\d+)(?= due to)")
 
@@ -91,7 +98,9 @@ class Context:
         """The normalized kernel log line of a step that ``who`` (``main`` or ``peer``) did, or
         None if it is not about memory failure."""
         text = text.rstrip()
-        if not RELEVANT.search(text) or MCE_RECORD.search(text):
+        if m := WARNING.search(text):
+            return f"WARNING: at {m.group(1)}"
+        if not RELEVANT.search(text) or MCE_RECORD.search(text) or SPLAT.search(text):
             return None
 
         def sub(m: re.Match[str]) -> str:
@@ -104,6 +113,34 @@ class Context:
 
         text = _HEX.sub(sub, text)
         return _PID.sub(lambda m: f"{m.group(1)}:PID", text)
+
+
+SI_KERNEL = 0x80
+_ADDR = re.compile(r"0x[0-9a-f]+")
+_CONSOLE = re.compile(r"\[\s*\d+\.\d{6}\].*$")
+
+
+def selftest_output(lines: list[str]) -> list[str]:
+    """The selftest's output (``@@OUT`` lines) with every address in its mapping written
+    ``MAP+0x...`` (the mapping: "Created HugeTLB mapping: <base>", "Allocated <length>")."""
+    base = length = 0
+    for line in lines:
+        if m := re.search(r"Created HugeTLB mapping: (0x[0-9a-f]+)", line):
+            base = int(m.group(1), 16)
+        elif m := re.search(r"Allocated (0x[0-9a-f]+) bytes", line):
+            length = int(m.group(1), 16)
+
+    def sub(m: re.Match[str]) -> str:
+        value = int(m.group(0), 16)
+        return f"MAP+{value - base:#x}" if base and base <= value < base + length else m.group(0)
+
+    out = [_ADDR.sub(sub, line.rstrip()) for line in lines]
+    # The poisoning thread prints "MADV_HWPOISON ..." while the main thread prints "Created
+    # thread ...": their order is the scheduler's, so it is fixed here (the thread's first).
+    for i in range(len(out) - 1):
+        if out[i].startswith("# Created thread") and out[i + 1].startswith("# MADV_HWPOISON"):
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
 
 
 def dmesg_order(lines: list[str]) -> list[str]:
@@ -145,11 +182,14 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
     results: list[StepResult] = []
     ctx = Context("2M")
     counters: dict[int, dict[str, int]] = {}
+    outs: dict[int, list[str]] = {}
     name = None
 
     def finish() -> None:
         if name is None:
             return
+        for i, lines in outs.items():
+            results[i]["data"] = selftest_output(lines)
         for i, r in enumerate(results):
             if i in counters and i - 1 in counters:
                 r["counters"] = deltas(counters[i - 1], counters[i])
@@ -160,7 +200,8 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
         pos = raw.find("@@")
         if pos < 0:
             continue
-        line = raw[pos:]
+        # an emergency console message (a machine check) may land inside a guest line
+        line = _CONSOLE.sub("", raw[pos:])
         tag, _, rest = line.partition(" ")
         if tag == "@@BEGIN":
             out["release"] = rest.split(" ")[0]
@@ -171,6 +212,7 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
             ctx = Context(sc.get("hugepagesize", "2M"))
             results = [empty_step(s, i) for i, s in enumerate(sc["steps"])]
             counters = {}
+            outs = {}
         elif tag in ("@@END", "@@DONE"):
             finish()
             name = None
@@ -186,39 +228,58 @@ def parse_transcript(text: str, scenarios: list[Scenario]) -> dict[str, Any]:
             length = int(fields[2], 16) if len(fields) > 2 and "=" not in fields[2] else 0
             ctx.add_map(int(fields[1], 16), length or 64 * ctx.hps, who)
         else:
-            n_str, _, body = rest.partition(" ")
-            try:
-                n = int(n_str)
-            except ValueError:
-                continue
-            if tag == "@@CNT":
-                counters[n] = {k: int(v) for k, v in (kv.split("=") for kv in body.split())}
-                continue
-            if not 0 <= n < len(results):
-                continue
-            r = results[n]
-            if tag == "@@STEP":
-                _, value = body.split(" ", 1)[1].split("=", 1)
-                if not value.lstrip("-").isdigit():
-                    r["ret"] = value
-                elif r["op"] in ("memfd_create", "memfd_probe"):
-                    r["ret"] = "fd"
-                elif r["op"] == "pagemap":
-                    r["ret"] = ctx.pagemap(int(value))
-                else:
-                    r["ret"] = int(value)
-            elif tag == "@@SIG":
-                f = dict(kv.split("=") for kv in body.split())
-                sig = [int(f["code"]), signed(int(f["off"], 16)), int(f["lsb"])]
-                r["signals"] = sorted([*r["signals"], sig + (["peer"] if "who" in f else [])])
-            elif tag == "@@DATA":
-                r["data"] = body.strip()
-            elif tag == "@@KMSG":
-                norm = ctx.line(body, actor(sc["steps"][n]))
-                if norm is not None:
-                    r["dmesg"].append(norm)
+            _numbered_line(tag, rest, results, counters, outs, ctx, sc)
     finish()
     return out
+
+
+def _numbered_line(
+    tag: str,
+    rest: str,
+    results: list[StepResult],
+    counters: dict[int, dict[str, int]],
+    outs: dict[int, list[str]],
+    ctx: Context,
+    sc: Scenario,
+) -> None:
+    """One ``@@<TAG> <step number> ...`` line of a scenario: into that step's result (or, for
+    ``@@CNT``, the counters after that step). Lines that name no step are skipped."""
+    n_str, _, body = rest.partition(" ")
+    try:
+        n = int(n_str)
+    except ValueError:
+        return
+    if tag == "@@CNT":
+        counters[n] = {k: int(v) for k, v in (kv.split("=") for kv in body.split())}
+        return
+    if not 0 <= n < len(results):
+        return
+    r = results[n]
+    if tag == "@@STEP":
+        _, value = body.split(" ", 1)[1].split("=", 1)
+        if not value.lstrip("-").isdigit():
+            r["ret"] = value
+        elif r["op"] in ("memfd_create", "memfd_probe"):
+            r["ret"] = "fd"
+        elif r["op"] == "pagemap":
+            r["ret"] = ctx.pagemap(int(value))
+        else:
+            r["ret"] = int(value)
+    elif tag == "@@SIG":
+        f = dict(kv.split("=") for kv in body.split())
+        code = int(f["code"])
+        # SI_KERNEL (force_sig(SIGBUS), "Memory error not recovered") has no address
+        off = None if code == SI_KERNEL else signed(int(f["off"], 16))
+        sig = [code, off, int(f["lsb"])]
+        r["signals"] = sorted([*r["signals"], sig + (["peer"] if "who" in f else [])])
+    elif tag == "@@OUT":
+        outs.setdefault(n, []).append(body)
+    elif tag == "@@DATA":
+        r["data"] = body.strip()
+    elif tag == "@@KMSG":
+        norm = ctx.line(body, actor(sc["steps"][n]))
+        if norm is not None:
+            r["dmesg"].append(norm)
 
 
 OBSERVABLES = ("ret", "signals", "data", "counters", "dmesg")

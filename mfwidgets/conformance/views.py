@@ -134,13 +134,31 @@ def _value(op: str, obs: str, value: Any, other: Any) -> str:
     return _code(lines)
 
 
-def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Cells are HTML already (escape first); headers are text."""
+#: Rows an evidence table shows before folding the rest away: a few examples make the point,
+#: and a notebook of whole tables is screens of scrolling.
+SHOWN_ROWS = 4
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], shown: int | None = None) -> str:
+    """Cells are HTML already (escape first); headers are text. With ``shown``, the rows after
+    the first ``shown`` go into a collapsed block of their own."""
     head = "".join(f"<th style='{_CELL}'>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td style='{_CELL}'>{c}</td>" for c in row) + "</tr>" for row in rows
+
+    def table(part: Sequence[Sequence[str]]) -> str:
+        body = "".join(
+            "<tr>" + "".join(f"<td style='{_CELL}'>{c}</td>" for c in row) + "</tr>" for row in part
+        )
+        return (
+            f"<table style='{_TABLE}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    if shown is None or len(rows) <= shown + 1:
+        return table(rows)
+    rest = len(rows) - shown
+    return (
+        table(rows[:shown])
+        + f"<details><summary>{rest} more like these</summary>{table(rows[shown:])}</details>"
     )
-    return f"<table style='{_TABLE}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -219,7 +237,7 @@ def evidence(changes: Changes, group: str, title: str) -> Rendered:
             text_row.insert(0, f"{p.old} → {p.new}")
         rows.append(row)
         text_rows.append(text_row)
-    return Rendered(_table(cols, rows), f"{title}\n{_text_table(cols, text_rows)}")
+    return Rendered(_table(cols, rows, SHOWN_ROWS), f"{title}\n{_text_table(cols, text_rows)}")
 
 
 # -- real kernel against the model ---------------------------------------------------------------

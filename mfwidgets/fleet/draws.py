@@ -63,7 +63,9 @@ def draw(params: FleetParams, rng: np.random.Generator) -> Draws:
     else:
         extra = np.zeros(nr_faults, dtype=np.int64)
     per_fault = 1 + extra
-    fault = np.repeat(np.arange(nr_faults, dtype=np.int64), per_fault)
+    # Repeat counts as intp: numpy on wasm32 (the browser workbook) has a 32-bit intp and
+    # refuses to cast int64 counts; the values are the same.
+    fault = np.repeat(np.arange(nr_faults, dtype=np.int64), per_fault.astype(np.intp))
     subpage = rng.integers(0, params.nr_pages, fault.size)
     scrub = rng.random(fault.size) < params.scrub_fraction
     return Draws(

@@ -2,13 +2,13 @@
 distributions of both policies, rerun on every change.
 
 Mirrors: nothing in the kernel. Like mfwidgets.widgets.Explorer: controls are generated from
-FleetParams' field metadata (doc -> tooltip, bounds -> slider range, choices -> dropdown), one
+FleetParams' declarations (mfwidgets.widgets.controls: doc -> tooltip, soft bounds -> slider
+range, choices -> dropdown), one
 callback calls simulate(), and ``.result`` exposes what the learner last ran.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
 from typing import Any
 
@@ -16,6 +16,7 @@ import ipywidgets as w
 from jupyter_bokeh import BokehModel
 
 from ..model import SyscallError
+from ..widgets.controls import control
 from . import plotting
 from .params import FleetParams
 from .simulate import FleetResult, simulate
@@ -31,48 +32,6 @@ CONTROLS = (
     "on_lsb_12",
     "replicas",
 )
-_STEPS = {
-    "hosts": 1000,
-    "years": 0.5,
-    "memory_per_host_gib": 64,
-    "ue_host_fraction_per_year": 0.001,
-    "repeat_probability": 0.05,
-    "scrub_fraction": 0.05,
-    "replicas": 10,
-}
-_MAX = {"hosts": 100_000, "memory_per_host_gib": 4096, "replicas": 500}  # keep reruns fast
-
-
-def _control(f: dataclasses.Field[Any], value: Any) -> w.Widget:
-    meta = f.metadata
-    style = {"description_width": "190px"}
-    layout = w.Layout(width="520px")
-    desc = f.name + (f" ({meta['unit']})" if meta["unit"] else "")
-    if meta["choices"] is not None:
-        return w.Dropdown(
-            options=list(meta["choices"]),
-            value=value,
-            description=desc,
-            tooltip=meta["doc"],
-            style=style,
-            layout=layout,
-        )
-    lo, hi = meta["bounds"]
-    hi = min(hi, _MAX.get(f.name, hi))
-    cls = w.IntSlider if isinstance(value, int) else w.FloatSlider
-    extra = {} if cls is w.IntSlider else {"readout_format": ".3f"}
-    return cls(
-        value=value,
-        min=lo,
-        max=hi,
-        step=_STEPS.get(f.name, 1),
-        description=desc,
-        tooltip=meta["doc"],
-        continuous_update=False,
-        style=style,
-        layout=layout,
-        **extra,
-    )
 
 
 class FleetExplorer(w.VBox):  # type: ignore[misc]
@@ -80,8 +39,13 @@ class FleetExplorer(w.VBox):  # type: ignore[misc]
 
     def __init__(self, params: FleetParams | None = None, **changes: Any) -> None:
         self._params = (params or FleetParams(replicas=50)).replace(**changes)
-        fields = {f.name: f for f in dataclasses.fields(FleetParams)}
-        self._controls = {n: _control(fields[n], getattr(self._params, n)) for n in CONTROLS}
+        self._controls = {
+            n: control(
+                FleetParams, n, getattr(self._params, n), with_unit=True,
+                style={"description_width": "190px"}, layout=w.Layout(width="520px"),
+            )
+            for n in CONTROLS
+        }  # fmt: skip
         self._banner = w.HTML()
         self._table = w.HTML()
         self._plot = w.Box()

@@ -1,9 +1,9 @@
 """FleetParams: every input of the fleet Monte Carlo, declared once with bounds, units, a
 description and its source; checked when the object is made.
 
-Mirrors: nothing in the kernel. The holoviz/param lesson without the dependency: each field's
-``metadata`` carries ``doc``, ``bounds`` or ``choices``, ``unit`` and ``source``, so controls and
-docs are generated from this one declaration (``describe()``).
+Mirrors: nothing in the kernel. Each field is declared once with mfwidgets.params (doc,
+bounds or choices, soft bounds and step for its slider, unit and source), so the validator,
+the controls and the docs (``describe()``) all read this one declaration.
 
 Sources of the default rates (cited in each field's ``source``):
 
@@ -30,6 +30,7 @@ import textwrap
 from typing import Any
 
 from ..model import SyscallError, errno
+from ..params import declared, param, violations
 
 HUGEPAGE_SIZES = {"2M": 1 << 21, "1G": 1 << 30}
 POLICIES = ("stock", "keep")
@@ -37,106 +38,111 @@ REACTIONS = ("inject_mce", "restart")
 GIB = 1 << 30
 
 
-def _field(
-    default: Any,
-    doc: str,
-    *,
-    bounds: tuple[float, float] | None = None,
-    choices: tuple[Any, ...] | None = None,
-    unit: str = "",
-    source: str = "",
-) -> Any:
-    meta = {"doc": doc, "bounds": bounds, "choices": choices, "unit": unit, "source": source}
-    return dataclasses.field(default=default, metadata=meta)
-
-
 @dataclasses.dataclass(frozen=True)
 class FleetParams:
     """The inputs of one fleet simulation. Raises SyscallError(EINVAL) naming the parameter and
     its allowed range for any bad value (validation at construction)."""
 
-    hosts: int = _field(10_000, "Hosts in the fleet.", bounds=(1, 10_000_000), unit="hosts")
-    years: float = _field(5.0, "Length of the simulated period.", bounds=(0.01, 30.0), unit="years")
-    memory_per_host_gib: int = _field(
+    # soft_bounds: the slider's range, kept small enough for a rerun on every change
+    hosts: int = param(
+        10_000,
+        "Hosts in the fleet.",
+        bounds=(1, 10_000_000),
+        soft_bounds=(1, 100_000),
+        step=1000,
+        unit="hosts",
+    )
+    years: float = param(
+        5.0, "Length of the simulated period.", bounds=(0.01, 30.0), step=0.5, unit="years"
+    )
+    memory_per_host_gib: int = param(
         1024,
         "DRAM per host, all of it in the hugepage pool "
         "(SIMPLIFICATION: the host kernel's own memory is not "
         "modelled).",
         bounds=(1, 16384),
+        soft_bounds=(1, 4096),
+        step=64,
         unit="GiB",
     )
-    hugepage_size: str = _field(
+    hugepage_size: str = param(
         "1G",
         "Hugepage size backing guest memory (MFD_HUGE_2MB or MFD_HUGE_1GB).",
         choices=("2M", "1G"),
     )
-    vm_mix: tuple[tuple[int, float], ...] = _field(
+    vm_mix: tuple[tuple[int, float], ...] = param(
         ((8, 0.25), (32, 0.35), (128, 0.30)),
         "VM size mix: (VM size in GiB, share of host memory) pairs; each host runs "
         "floor(share * memory / size) VMs of each size; the rest of the pool is spare hugepages "
         "(used to replace a hugepage when a VM restarts).",
         unit="(GiB, fraction)",
     )
-    ue_host_fraction_per_year: float = _field(
+    ue_host_fraction_per_year: float = param(
         0.013,
         "Fraction of hosts that see at least one uncorrected error (a new DRAM fault) in "
         "a year. Faults arrive as a Poisson process of rate -ln(1 - fraction) per host-year.",
         bounds=(0.0, 0.5),
+        step=0.001,
         unit="1/host-year",
         source="[SPW09] 1.3% of machines per year; 2-4% on some platforms",
     )
-    repeat_probability: float = _field(
+    repeat_probability: float = param(
         0.5,
         "Clustering: after each error of a fault, the probability of one more error from "
         "the same fault (a geometric number of repeats, capped at MAX_ERRORS_PER_FAULT). Repeats "
         "hit another random 4 KiB page of the same hugepage (a row or column fault). 0 turns "
         "clustering off. The default is an assumption, not a measured value.",
         bounds=(0.0, 0.95),
+        step=0.05,
         unit="probability",
         source="[SRI15] faults repeat at many addresses; [MEZA15] power-law errors per server; "
         "[SPW09] hard errors dominate",
     )
-    scrub_fraction: float = _field(
+    scrub_fraction: float = param(
         0.5,
         "Fraction of errors the patrol scrubber finds first (action optional, an AO "
         "SIGBUS to the early-kill VMM); the rest are latent until a guest load consumes them "
         "(action required, AR). An assumption.",
         bounds=(0.0, 1.0),
+        step=0.05,
         unit="probability",
         source="[QEMU] the VMM is early-kill",
     )
-    on_lsb_12: str = _field(
+    on_lsb_12: str = param(
         "inject_mce",
         "VMM reaction to a SIGBUS with si_addr_lsb 12 (4 KiB "
         "lost): inject a virtual MCE (the VM continues) or restart the VM.",
         choices=REACTIONS,
     )
-    on_lsb_21: str = _field(
+    on_lsb_21: str = param(
         "restart", "VMM reaction to si_addr_lsb 21 (a 2 MiB hugepage lost).", choices=REACTIONS
     )
-    on_lsb_30: str = _field(
+    on_lsb_30: str = param(
         "restart", "VMM reaction to si_addr_lsb 30 (a 1 GiB hugepage lost).", choices=REACTIONS
     )
-    policies: tuple[str, ...] = _field(
+    policies: tuple[str, ...] = param(
         POLICIES,
         "Policies to simulate on the same draws: "
         "'stock' (hard offline) and 'keep' (PROPOSED "
         "MFD_MF_KEEP_UE_MAPPED).",
         choices=POLICIES,
+        many=True,
     )
-    replicas: int = _field(
+    replicas: int = param(
         100,
         "Independent replicas of the whole fleet (for the distributions and intervals).",
         bounds=(1, 1_000_000),
+        soft_bounds=(1, 500),
+        step=10,
         unit="replicas",
     )
-    seed: int = _field(
+    seed: int = param(
         0, "Seed of numpy.random.SeedSequence; replica i uses child i.", bounds=(0, 2**63 - 1)
     )
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            _check(f.name, getattr(self, f.name), f.metadata, f.type)
+        for v in violations(self):
+            _bad(v.name, v.value, _RULES[v.rule](v.param, v.integer))
         hps = HUGEPAGE_SIZES[self.hugepage_size]
         total = 0.0
         for pair in self.vm_mix:
@@ -203,29 +209,24 @@ def _bad(name: str, value: object, rule: str) -> None:
     raise SyscallError(errno.EINVAL, "FleetParams", f"{name}={value!r}: {rule}")
 
 
-def _check(name: str, value: object, meta: Any, annotation: object) -> None:
-    bounds, choices = meta["bounds"], meta["choices"]
-    if name == "policies":
-        if not isinstance(value, tuple) or not value or any(p not in POLICIES for p in value):
-            _bad(name, value, f"must be a non-empty tuple of {POLICIES}")
-        return
-    if choices is not None and value not in choices:
-        _bad(name, value, f"must be one of {choices}")
-    if bounds is not None:
-        is_int = annotation in ("int", int)
-        ok_type = isinstance(value, int) if is_int else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok_type:
-            _bad(name, value, f"must be {'an int' if is_int else 'a number'}")
-        assert isinstance(value, (int, float))
-        if not (bounds[0] <= value <= bounds[1]) or value != value:
-            _bad(name, value, f"must be in {bounds[0]:g}..{bounds[1]:g}")
+_RULES = {
+    "choice": lambda p, integer: (
+        f"must be a non-empty tuple of {p.choices}" if p.many else f"must be one of {p.choices}"
+    ),
+    "type": lambda p, integer: f"must be {'an int' if integer else 'a number'}",
+    "range": lambda p, integer: f"must be in {p.bounds[0]:g}..{p.bounds[1]:g}",
+}
 
 
 def describe() -> list[dict[str, Any]]:
     """One row per parameter: name, default, doc, bounds, choices, unit, source."""
     return [
-        {"name": f.name, "default": f.default, **f.metadata}
-        for f in dataclasses.fields(FleetParams)
+        {
+            "name": f.name,
+            "default": f.default,
+            **{key: getattr(p, key) for key in ("doc", "bounds", "choices", "unit", "source")},
+        }
+        for f, p in declared(FleetParams)
     ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from bokeh.layouts import gridplot, row
 from bokeh.models import ColumnDataSource, FactorRange, LogColorMapper, LogTicker
-from bokeh.models.annotations import ColorBar, Span
+from bokeh.models.annotations import ColorBar, Span, Title
 from bokeh.palettes import Cividis256
 from bokeh.plotting import figure
 
@@ -38,6 +38,15 @@ def show(obj: Any) -> None:
 
     output_notebook_inline()
     bokeh_show(obj)
+
+
+def three_digits(x: float) -> str:
+    """``x`` to three significant digits, written out with thousands separators, never in
+    exponent form (a student reads 11,400, not 1.14e+04)."""
+    rounded = float(f"{x:.3g}")
+    if abs(rounded) >= 1000:
+        return f"{rounded:,.0f}"
+    return f"{rounded:g}"
 
 
 def histogram_columns(values: np.ndarray, scale: float, bins: int = 30) -> dict[str, Any]:
@@ -87,7 +96,8 @@ def distribution_figure(
                 line_width=1.5,
             )
         )
-    fig.legend.location = "top_right"
+    # Above the plot, not on it: inside, the legend covered the tallest bars.
+    fig.add_layout(fig.legend[0], "above")
     fig.legend.label_text_font_size = "8pt"
     fig.title.text_font_size = "9pt"  # type: ignore[union-attr]
     return fig
@@ -124,7 +134,7 @@ def sweep_heatmap(
             "rate": [f"{100 * r:g}%" for r in rates for _ in sizes],
             "size": [s for _ in rates for s in sizes],
             "value": g.ravel(),
-            "text": [f"{x:,.3g}" for x in g.ravel()],
+            "text": [three_digits(x) for x in g.ravel()],
             "ink": ["black" if x > middle else "white" for x in g.ravel()],
         }
         fig = figure(
@@ -132,7 +142,7 @@ def sweep_heatmap(
             height=260,
             x_range=FactorRange(factors=[f"{100 * r:g}%" for r in rates]),
             y_range=FactorRange(factors=list(sizes)),
-            title=f"{p}: {label} ({shown}) {per_word}",
+            title=POLICY_LABELS[p],
             x_axis_label="hosts with a UE per year",
             y_axis_label="hugepage size",
             toolbar_location=None,
@@ -159,6 +169,9 @@ def sweep_heatmap(
             text_font_size="9pt",
         )
         fig.title.text_font_size = "9pt"  # type: ignore[union-attr]
+        # The metric on a line of its own: in one title with the policy it was clipped.
+        what = Title(text=f"{label} ({shown}) {per_word}", text_font_size="8pt")
+        fig.add_layout(what, "above")
         figs.append(fig)
     bar = ColorBar(color_mapper=mapper, ticker=LogTicker(), title=shown, width=12)
     figs[-1].add_layout(bar, "right")

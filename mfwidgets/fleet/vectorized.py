@@ -126,8 +126,11 @@ def simulate_hosts(params: FleetParams, draws: Draws, table: ConsequenceTable) -
     pages = int(page_first.sum())
     inv = np.empty_like(page_id)
     inv[_order(page)] = page_id
-    nr_bad = np.bincount(inv, weights=distinct, minlength=pages).astype(np.int64)
-    punched = np.bincount(inv, weights=restart, minlength=pages) > 0
+    # bincount indexes with intp, 32-bit on wasm32 (the browser workbook): cast, same values.
+    inv_ix = inv.astype(np.intp)
+    host_ix = host.astype(np.intp)
+    nr_bad = np.bincount(inv_ix, weights=distinct, minlength=pages).astype(np.int64)
+    punched = np.bincount(inv_ix, weights=restart, minlength=pages) > 0
     page_host = np.zeros(pages, dtype=np.int64)
     page_host[inv] = host
     strands = np.where(punched, table.punched_strands, table.kept_strands)
@@ -135,12 +138,12 @@ def simulate_hosts(params: FleetParams, draws: Draws, table: ConsequenceTable) -
     dissolved = np.where(punched, table.punch[0], table.release[0])
     leaked = np.where(punched, table.punch[1], table.release[1])
     n = draws.hosts
-    restarts = np.bincount(host, weights=restart, minlength=n).astype(np.int64)
+    restarts = np.bincount(host_ix, weights=restart, minlength=n).astype(np.int64)
     spare = params.host_hugepages - params.guest_hugepages
     return HostOutcome(
         {
-            "ues": np.bincount(host, minlength=n).astype(np.int64),
-            "sigbus": np.bincount(host, weights=signal, minlength=n).astype(np.int64),
+            "ues": np.bincount(host_ix, minlength=n).astype(np.int64),
+            "sigbus": np.bincount(host_ix, weights=signal, minlength=n).astype(np.int64),
             "vm_interruptions": restarts,
             "guest_lost_bytes": _sum_by(host, lost, n),
             "stranded_bytes": _sum_by(page_host, stranded, n),

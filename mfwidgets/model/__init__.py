@@ -52,16 +52,17 @@ from .constants import (
     BusCode,
     SegvCode,
 )
-from .errors import EHWPOISON, SyscallError
+from .errors import EHWPOISON, KernelPanic, SyscallError
+from .files import StatFs
 from .folio import FolioState
 from .hstate import HstateCounters as Hstate
 from .invariants import InvariantError, check_invariants
-from .kernel import Kernel, KernelPanic
-from .memory_failure import MFMsg, MFResult, MFStats
-from .process import Process, StatFs
+from .kernel import Kernel
+from .memory_failure import MFStats
+from .process import Process
 from .siginfo import Access, SigInfo
 from .snapshot import FolioView, Snapshot, SubpageState
-from .trace import EventKind, Trace, TraceEvent
+from .trace import EventKind, InjectSource, MFMsg, MFResult, Signal, Trace, TraceEvent
 
 __all__ = [
     "BUS_ADRERR",
@@ -111,6 +112,7 @@ __all__ = [
     "FolioState",
     "FolioView",
     "Hstate",
+    "InjectSource",
     "InvariantError",
     "Kernel",
     "LoadBatch",
@@ -120,6 +122,7 @@ __all__ = [
     "MFStats",
     "Process",
     "SegvCode",
+    "Signal",
     "SigInfo",
     "Snapshot",
     "StatFs",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .align import DIV_ROUND_UP
 from .constants import PAGE_SHIFT, PAGE_SIZE
 
 
@@ -54,7 +55,7 @@ class Contents:
         if offset == 0 and end == self.nr_pages << PAGE_SHIFT:
             self._base, self._page_fill, self._pages = byte, None, {}
             return
-        first_full = -(-offset // PAGE_SIZE)
+        first_full = DIV_ROUND_UP(offset, PAGE_SIZE)
         last_full = end // PAGE_SIZE  # exclusive
         if first_full < last_full:
             if self._page_fill is None:

@@ -37,3 +37,7 @@ class ProcessGone(SyscallError, ProcessLookupError):
 
 def esrch(call: str, pid: int) -> ProcessGone:
     return ProcessGone(errno.ESRCH, call, f"process {pid} has exited")
+
+
+class KernelPanic(RuntimeError):
+    """The simulated kernel panicked (vm.memory_failure_recovery = 0); it accepts no more calls."""

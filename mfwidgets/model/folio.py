@@ -54,6 +54,9 @@ class HugetlbFolio:
         self.anon = False  # a private copy made by copy-on-write
         self.mapcount = 0  # page-table entries that map it (present, not hwpoison entries)
         self.alloc_seq = 0  # trace seq at which it last left the free list
+        # PROPOSED v3 as it really is: a later error was Ignored in this kept folio, and its
+        # references no longer add up: it cannot be dissolved at release (docs/kernel.md V4).
+        self.mf_ref_lost = False
         # After a dissolve: the subpages kept off the buddy allocator (poisoned ones).
         self.isolated: set[int] = set()
         self.last_event: dict[int, int] = {}  # subpage -> seq of the last event that touched it
@@ -77,9 +80,6 @@ class HugetlbFolio:
     @property
     def in_pool(self) -> bool:
         return self.state is not FolioState.DISSOLVED
-
-    def subpage_of(self, pfn: int) -> int:
-        return pfn - self.pfn
 
     def __repr__(self) -> str:
         return f"<HugetlbFolio #{self.number} pfn={self.pfn:#x} {self.state.value}>"

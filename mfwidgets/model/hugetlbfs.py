@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import errno
+from .align import ALIGN, DIV_ROUND_UP
 from .constants import (
     F_SEAL_GROW,
     F_SEAL_SHRINK,
@@ -22,6 +23,7 @@ from .constants import (
 )
 from .errors import SyscallError
 from .folio import FolioState, HugetlbFolio
+from .mce import do_memory_failure
 from .memfd import Memfd
 from .mm import zap_pte
 from .trace import EventKind
@@ -93,11 +95,13 @@ def remove_inode_hugepages(k: Kernel, memfd: Memfd, start: int, end: int) -> Non
 def _offline_hwpoison_folio(k: Kernel, folio: HugetlbFolio) -> None:
     """PROPOSED: filemap_offline_hwpoison_folio_hugetlb() (A.4 item 9): the folio is freed
     with PG_hwpoison and dissolved; v3 logs nothing on success. The dissolve fails (-EBUSY)
-    when every free page is reserved; the folio then stays on the free list, poisoned."""
+    when every free page is reserved, or, as the v3 kernel really does, after a second error
+    in the folio was Ignored (docs/kernel.md V4); the folio then stays on the free list,
+    poisoned."""
     hstate = k.hstates[folio.hstate_name]
     folio.state = FolioState.FREE_POISONED
     folio.contents = None
-    if hstate.free_hugepages - hstate.resv_hugepages > 0:
+    if hstate.free_hugepages - hstate.resv_hugepages > 0 and not folio.mf_ref_lost:
         k.dissolve(folio)
     else:
         k.printk(f"Memory failure: failed to dissolve hugetlb folio: {-errno.EBUSY}")
@@ -108,7 +112,7 @@ def punch_hole(k: Kernel, memfd: Memfd, offset: int, length: int) -> None:
     if memfd.seals & F_SEAL_WRITE:
         raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_WRITE")
     size, end = memfd.size, offset + length
-    hole_start = -(-offset // size) * size
+    hole_start = ALIGN(offset, size)
     hole_end = end // size * size
     if offset < hole_start:
         _zero_partial(memfd, offset, min(end, hole_start))
@@ -135,7 +139,7 @@ def allocate(k: Kernel, memfd: Memfd, mode: int, offset: int, length: int) -> No
     if end > memfd.i_size and memfd.seals & F_SEAL_GROW:  # checked before KEEP_SIZE
         raise SyscallError(errno.EPERM, "fallocate", "the memfd is sealed with F_SEAL_GROW")
     assert memfd.hstate is not None
-    indices = range(offset >> memfd.shift, -(-end // memfd.size))
+    indices = range(offset >> memfd.shift, DIV_ROUND_UP(end, memfd.size))
     # Count from what is there (the page cache and the reservations, bounded by the pool),
     # never by walking the range, which may be 2^40 hugepages long.
     present = {i for i in memfd.pagecache if i in indices}
@@ -217,7 +221,7 @@ def read_iter(k: Kernel, memfd: Memfd, call: str, count: int, pos: int) -> bytes
         latent = _latent_in(memfd, chunks)
         if latent is None:
             break
-        k._memory_failure(latent, 0, None)
+        do_memory_failure(k, latent, 0, None)
     if retval < 0:
         raise SyscallError(-retval, call, f"offset {pos:#x} is inside a poisoned 4 KiB page")
     out = bytearray()

@@ -18,7 +18,7 @@ from .constants import (
 )
 from .errors import SyscallError
 from .folio import HugetlbFolio
-from .hstate import Hstate
+from .pool import HstatePool
 
 _MFD_ALL_FLAGS = MFD.MFD_CLOEXEC | MFD.MFD_ALLOW_SEALING | MFD.MFD_HUGETLB
 _MFD_EXEC_FLAGS = MFD.MFD_NOEXEC_SEAL | MFD.MFD_EXEC  # v6.3
@@ -87,7 +87,7 @@ class Memfd:
     memfd is *released* (the inode evicted) when it drops to 0, not at close() (E11).
     """
 
-    def __init__(self, ino: int, name: str, flags: int, hstate: Hstate | None) -> None:
+    def __init__(self, ino: int, name: str, flags: int, hstate: HstatePool | None) -> None:
         self.ino = ino
         self.name = name
         self.flags = flags

@@ -10,46 +10,24 @@ Rule IDs (E7...) refer to docs/kernel.md.
 from __future__ import annotations
 
 import dataclasses
-import enum
 from typing import TYPE_CHECKING
 
 from . import errno
-from .constants import MF_ACTION_REQUIRED, MF_SW_SIMULATED, PAGE_SHIFT, BusCode
+from .constants import MF_ACTION_REQUIRED, MF_COUNT_INCREASED, MF_SW_SIMULATED, PAGE_SHIFT, BusCode
 from .errors import EHWPOISON
 from .folio import FolioState, HugetlbFolio
 from .mm import Vma
 from .siginfo import sigbus
-from .trace import EventKind
+from .trace import EventKind, MFMsg, MFResult
 
 if TYPE_CHECKING:
     from .kernel import Kernel
     from .process import Process
 
-
-class MFMsg(enum.Enum):
-    """action_page_types[]: the kind of page memory_failure() found."""
-
-    HUGE = "huge page"
-    FREE_HUGE = "free huge page"
-    BUDDY = "free buddy page"
-    ALREADY_POISONED = "already poisoned page"
-
-    @property
-    def label(self) -> str:
-        return self.value
-
-
-class MFResult(enum.Enum):
-    """action_name[]: the outcome, and the node memory_failure/ bucket it is counted in."""
-
-    IGNORED = "Ignored"
-    FAILED = "Failed"
-    DELAYED = "Delayed"
-    RECOVERED = "Recovered"
-
-    @property
-    def label(self) -> str:
-        return self.value
+#: ``Kernel(kept_second_error=...)``: what a new error in a kept hugepage does when memory
+#: failure did not get its own reference (docs/kernel.md V4): "ignored", as the v3 kernel
+#: really does; "intent", as the series says (handled as a first error).
+KEPT_SECOND_ERRORS = ("ignored", "intent")
 
 
 @dataclasses.dataclass
@@ -74,8 +52,8 @@ def action_result(k: Kernel, pfn: int, msg: MFMsg, result: MFResult) -> int:
         pfn=pfn,
         folio=None if folio is None else folio.number,
         subpage=None if folio is None else pfn - folio.pfn,
-        mf_type=msg.value,
-        mf_result=result.value,
+        mf_type=msg,
+        mf_result=result,
     )
     if msg is not MFMsg.ALREADY_POISONED:
         k.mf_stats.total += 1
@@ -197,6 +175,7 @@ def hwpoison_user_mappings(
 
 
 # -- the entry point -------------------------------------------------------------------------
+# Kept whole. Mirrors memory_failure() in mm/memory-failure.c, step for step.
 def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = None) -> int:
     """Handle an uncorrected error at ``pfn``. Returns 0 or a negative errno, as the kernel.
 
@@ -230,6 +209,8 @@ def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = No
     if already and not folio.keep_ue_mapped:
         # hugetlb_update_hwpoison() -> MF_HUGETLB_FOLIO_PRE_POISONED; counted since a148a2040191.
         return _hwpoison_again(k, folio, subpage, flags, current, MFMsg.HUGE)
+    if folio.state is FolioState.KEPT and _second_error_ignored(k, flags):
+        return _kept_second_error_ignored(k, folio, pfn)
     # PROPOSED: under keep, a new raw page of a kept folio is handled as a first error (E9b;
     # the v3 intent, docs/kernel.md D.5).
     if folio.state is FolioState.FREE:
@@ -256,6 +237,23 @@ def memory_failure(k: Kernel, pfn: int, flags: int, current: Process | None = No
     else:
         folio.state = FolioState.KEPT if folio.keep_ue_mapped else FolioState.OFFLINED
     return action_result(k, pfn, MFMsg.HUGE, MFResult.RECOVERED)
+
+
+def _second_error_ignored(k: Kernel, flags: int) -> bool:
+    """PROPOSED, as the v3 kernel really does (docs/kernel.md V4): the first error cleared the
+    folio's hugetlb_migratable flag, so an error that brings no reference of its own (a machine
+    check, corrupt-pfn; MADV_HWPOISON brings its GUP reference: MF_COUNT_INCREASED) cannot take
+    one: get_huge_page_for_hwpoison() gives -EBUSY even on the retry."""
+    return k.kept_second_error == "ignored" and not flags & MF_COUNT_INCREASED
+
+
+def _kept_second_error_ignored(k: Kernel, folio: HugetlbFolio, pfn: int) -> int:
+    """The raw page is on the folio's error list all the same (hugetlb_update_hwpoison() ran),
+    but nobody is signalled here: "get hwpoison page: Ignored", -EBUSY. A machine check then
+    ends in "Memory error not recovered" and a SIGBUS without an address (Kernel.machine_check);
+    at release the folio cannot be dissolved (hugetlbfs._offline_hwpoison_folio)."""
+    folio.mf_ref_lost = True
+    return action_result(k, pfn, MFMsg.GET_HWPOISON, MFResult.IGNORED)
 
 
 def _hwpoison_again(

@@ -136,7 +136,8 @@ def do_sigbus(k: Kernel, proc: Process, vma: Vma, addr: int, fault: VmFault) -> 
     if fault is VmFault.HWPOISON_LARGE:
         who = f"{proc.comm}:{proc.pid}"
         k.printk(f"MCE: Killing {who} due to hardware memory corruption fault at {addr:x}")
-        return k.send_signal(proc, sigbus(BusCode.BUS_MCEERR_AR, addr, vma.shift, proc.pid))
+        info = sigbus(BusCode.BUS_MCEERR_AR, addr, vma.shift, proc.pid)
+        return k.send_signal(proc, info, fault=fault)
     return k.send_signal(proc, sigbus(BusCode.BUS_ADRERR, addr, 0, proc.pid))
 
 
@@ -258,3 +259,45 @@ def first_in_range(subpages: Collection[int], first: int, last: int) -> int | No
     if last - first < len(subpages):
         return next((s for s in range(first, last + 1) if s in subpages), None)
     return min((s for s in subpages if first <= s <= last), default=None)
+
+
+def unmap_vma_range(k: Kernel, proc: Process, vma: Vma, lo: int, hi: int) -> None:
+    """Remove [lo, hi) of ``vma``, splitting it if a part stays on either side."""
+    first, last = vma.index_of(lo), vma.index_of(hi - 1) + 1
+    for part_lo, part_hi in ((vma.start, lo), (hi, vma.end)):
+        if part_lo < part_hi:
+            part = Vma(
+                part_lo,
+                part_hi - part_lo,
+                vma.prot,
+                vma.shared,
+                vma.memfd,
+                vma.index_of(part_lo),
+            )
+            part.ptes = {i: p for i, p in vma.ptes.items() if part.covers(i)}
+            part.resv = {i for i in vma.resv if part.covers(i)}
+            proc.vmas.append(part)
+            k.get_memfd(vma.memfd)
+    for index in [i for i in vma.ptes if first <= i < last]:
+        zap_pte(k, vma, index)
+    dropped = {i for i in vma.resv if first <= i < last}
+    assert vma.memfd.hstate is not None
+    vma.memfd.hstate.resv_hugepages -= len(dropped)
+    proc.vmas.remove(vma)
+    proc.vmas.sort(key=lambda v: v.start)
+    k.put_memfd(vma.memfd)
+
+
+def dup_mmap(k: Kernel, parent: Process, child: Process) -> None:
+    """dup_mmap() at fork: the child gets every mapping; a shared one is faulted in afresh, a
+    private one is copied entry by entry, read-only in both, to be copied on write."""
+    for vma in parent.vmas:
+        copy = Vma(vma.start, vma.end - vma.start, vma.prot, vma.shared, vma.memfd, vma.pgoff)
+        if not vma.shared:
+            for index, pte in vma.ptes.items():
+                pte.writable = False
+                copy.ptes[index] = Pte(pte.folio, pte.hwpoison, False)
+                if not pte.hwpoison:
+                    pte.folio.mapcount += 1
+        child.vmas.append(copy)
+        k.get_memfd(vma.memfd)

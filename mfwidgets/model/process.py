@@ -1,59 +1,49 @@
 """Process: a user of the model, with an fd table and an address space; its methods are the
 syscalls of the story.
 
-Mirrors: mm/memfd.c memfd_create, fs/open.c ftruncate/fallocate, mm/mmap.c mmap/munmap,
-mm/madvise.c madvise_inject_error, fs/read_write.c read/pread/lseek/write, kernel/sys.c
+The file syscalls (memfd_create, ftruncate, read, close, ...) are mixed in from files.py.
+
+Mirrors: mm/mmap.c mmap/munmap, mm/madvise.c madvise_inject_error, kernel/sys.c
 prctl(PR_MCE_KILL), kernel/fork.c, kernel/exit.c. Rule IDs (E1...) refer to docs/kernel.md.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import errno, hugetlbfs
+from . import errno
+from .align import ALIGN
 from .batch import LoadBatch, load_many
 from .constants import (
-    F_SEAL_EXEC,
-    F_SEAL_GROW,
-    F_SEAL_SEAL,
-    F_SEAL_SHRINK,
     F_SEAL_WRITE,
-    FALLOC_FL_KEEP_SIZE,
-    FALLOC_FL_PUNCH_HOLE,
-    HUGETLBFS_MAGIC,
-    MADV_HWPOISON,
-    MADV_SOFT_OFFLINE,
     MAP_NORESERVE,
     MAP_POPULATE,
     MAP_PRIVATE,
     MAP_SHARED,
     MAX_LFS_FILESIZE,
-    MF_ACTION_REQUIRED,
-    MF_COUNT_INCREASED,
-    MF_SW_SIMULATED,
-    MFD,
-    MFD_HUGE_MASK,
-    MFD_HUGE_SHIFT,
     PAGE_SHIFT,
     PAGE_SIZE,
     PROT_WRITE,
-    SEEK_CUR,
-    SEEK_END,
-    SEEK_SET,
     TASK_COMM_LEN,
     TASK_SIZE,
-    TMPFS_MAGIC,
 )
 from .entry import entry, int_args
 from .errors import SyscallError, esrch
-from .folio import HugetlbFolio
-from .memfd import Memfd, OpenFile, check_memfd_create
-from .memory_failure import soft_offline_page
-from .mm import Pte, Vma, VmFault, find_vma, hugetlb_fault, user_access, zap_pte
+from .files import FileSyscalls
+from .madvise import madvise_inject_error
+from .memfd import OpenFile
+from .mm import (
+    Vma,
+    VmFault,
+    dup_mmap,
+    find_vma,
+    hugetlb_fault,
+    unmap_vma_range,
+    user_access,
+)
 from .siginfo import Access, SigInfo
 from .trace import EventKind
 
@@ -61,29 +51,10 @@ if TYPE_CHECKING:
     from .kernel import Kernel
 
 MMAP_BASE = 0x7F0000000000
-FIRST_FD = 3  # 0, 1 and 2 are the standard streams
 MCE_KILL_POLICIES = ("early", "late", "default")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StatFs:
-    f_type: int
-    f_bsize: int
-
-
-def _flag_names(flags: int) -> str:
-    """memfd_create flags as strace shows them: MFD_HUGETLB|MFD_HUGE_1GB."""
-    names = [m.name or "" for m in MFD if flags & m]
-    size = (flags >> MFD_HUGE_SHIFT) & MFD_HUGE_MASK
-    if size:
-        names.append({21: "MFD_HUGE_2MB", 30: "MFD_HUGE_1GB"}.get(size, f"{size}<<MFD_HUGE_SHIFT"))
-    rest = flags & ~sum(int(m) for m in MFD) & ~(MFD_HUGE_MASK << MFD_HUGE_SHIFT)
-    if rest:
-        names.append(f"{rest:#x}")
-    return "|".join(names) or "0"
-
-
-class Process:
+class Process(FileSyscalls):
     """A process. ``signals`` lists every SigInfo delivered to it, in order; ``pending`` holds
     the signals generated during the current call, by number (delivered, and emptied, on the
     way back to user space); ``alive`` turns False at exit() or when a SIGBUS without a
@@ -122,185 +93,12 @@ class Process:
         if not self.alive:
             raise esrch(call, self.pid)
 
-    def _file(self, call: str, fd: int) -> OpenFile:
-        self._live(call)
-        if isinstance(fd, bool) or not isinstance(fd, int):
-            raise TypeError(f"{call}: fd must be an int")
-        file = self.fds.get(fd)
-        if file is None:
-            raise SyscallError(errno.EBADF, call, f"fd {fd} is not open")
-        return file
-
-    def _hugetlb(self, call: str, fd: int) -> Memfd:
-        memfd = self._file(call, fd).memfd
-        if not memfd.hugetlb:
-            # SIMPLIFICATION: a memfd without MFD_HUGETLB (shmem) can be created, truncated and
-            # closed; the model simulates no shmem pages.
-            raise SyscallError(errno.EOPNOTSUPP, call, "the model simulates only hugetlbfs memfds")
-        return memfd
-
-    def _install(self, file: OpenFile) -> int:
-        fd = FIRST_FD
-        while fd in self.fds:
-            fd += 1
-        self.fds[fd] = file
-        file.refs += 1
-        self._k.get_memfd(file.memfd)
-        return fd
-
     def _log(self, text: str) -> None:
         self._k.emit(EventKind.SYSCALL, pid=self.pid, text=text)
 
-    # -- files --
-    @int_args("flags")
-    @entry
-    def memfd_create(self, name: str, flags: int = 0) -> int:
-        """E1. Returns an fd. Raises SyscallError: EFAULT, EINVAL, ENODEV (see
-        memfd.check_memfd_create)."""
-        self._live("memfd_create")
-        k = self._k
-        shift = check_memfd_create(
-            name, flags, k.supports_keep_ue_mapped, k.behaviour.memfd_exec_flags
-        )
-        hstate = None
-        if shift is not None:
-            hstate = next(
-                h for h in k.hstates.values() if h.shift == (shift or k.hstates["2M"].shift)
-            )
-        memfd = Memfd(len(k.memfds) + 1, name, flags, hstate)
-        if not flags & (MFD.MFD_ALLOW_SEALING | MFD.MFD_NOEXEC_SEAL):
-            memfd.seals = F_SEAL_SEAL
-        if flags & MFD.MFD_NOEXEC_SEAL:
-            memfd.seals |= F_SEAL_EXEC
-        k.memfds.append(memfd)
-        fd = self._install(OpenFile(memfd))
-        self._log(f'memfd_create("{name}", {_flag_names(flags)}) = {fd}')
-        return fd
-
-    @int_args("fd")
-    def fstatfs(self, fd: int) -> StatFs:
-        """f_type HUGETLBFS_MAGIC and f_bsize the hugepage size (E1). Raises EBADF."""
-        memfd = self._file("fstatfs", fd).memfd
-        if memfd.hugetlb:
-            return StatFs(HUGETLBFS_MAGIC, memfd.size)
-        return StatFs(TMPFS_MAGIC, PAGE_SIZE)
-
-    @int_args("fd", "length")
-    @entry
-    def ftruncate(self, fd: int, length: int) -> None:
-        """E2. Shrinking unmaps and removes the pages past ``length`` (poisoned ones: stock
-        leaks, PROPOSED keep dissolves). Raises SyscallError: EBADF; EINVAL (negative, or not a
-        multiple of the hugepage size); EPERM (F_SEAL_SHRINK / F_SEAL_GROW)."""
-        memfd = self._file("ftruncate", fd).memfd
-        hugetlbfs.truncate(self._k, memfd, length)
-        self._log(f"ftruncate({fd}, {length:#x}) = 0")
-
-    @int_args("fd", "mode", "offset", "length")
-    @entry
-    def fallocate(self, fd: int, mode: int, offset: int, length: int) -> None:
-        """E2. mode 0 or FALLOC_FL_KEEP_SIZE allocates (present pages are skipped);
-        FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE removes whole hugepages in the range and zeroes
-        partial ones. Raises SyscallError: EBADF; EOPNOTSUPP (other modes, or a punch without
-        KEEP_SIZE); EINVAL (offset < 0 or length <= 0); EFBIG (offset + length past the file
-        size limit, vfs_fallocate()); EPERM (seals); ENOSPC (not enough free hugepages;
-        SIMPLIFICATION: checked up front, so nothing is allocated)."""
-        memfd = self._hugetlb("fallocate", fd)
-        if mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) or mode == FALLOC_FL_PUNCH_HOLE:
-            raise SyscallError(
-                errno.EOPNOTSUPP, "fallocate", f"mode {mode:#x} is not supported by hugetlbfs"
-            )
-        if offset < 0 or length <= 0:
-            raise SyscallError(errno.EINVAL, "fallocate", "offset < 0 or length <= 0")
-        if offset + length > MAX_LFS_FILESIZE:
-            raise SyscallError(errno.EFBIG, "fallocate", "the range ends past the file size limit")
-        if mode & FALLOC_FL_PUNCH_HOLE:
-            hugetlbfs.punch_hole(self._k, memfd, offset, length)
-        else:
-            hugetlbfs.allocate(self._k, memfd, mode, offset, length)
-        self._log(f"fallocate({fd}, {mode:#x}, {offset:#x}, {length:#x}) = 0")
-
-    @int_args("fd", "seals")
-    @entry
-    def fcntl_add_seals(self, fd: int, seals: int) -> None:
-        """fcntl(fd, F_ADD_SEALS, seals). Raises SyscallError: EBADF; EPERM (no
-        MFD_ALLOW_SEALING, or F_SEAL_SEAL set); EINVAL (unknown seal); EBUSY (F_SEAL_WRITE
-        while a shared writable mapping exists)."""
-        memfd = self._file("fcntl", fd).memfd
-        known = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_EXEC
-        if seals & ~known:
-            raise SyscallError(errno.EINVAL, "fcntl", f"unknown seals {seals & ~known:#x}")
-        if memfd.seals & F_SEAL_SEAL:
-            raise SyscallError(
-                errno.EPERM,
-                "fcntl",
-                "sealing is not allowed (no MFD_ALLOW_SEALING, or F_SEAL_SEAL)",
-            )
-        if seals & F_SEAL_WRITE and any(
-            v.memfd is memfd and v.shared and v.prot & PROT_WRITE
-            for p in self._k.live_processes()
-            for v in p.vmas
-        ):
-            raise SyscallError(errno.EBUSY, "fcntl", "F_SEAL_WRITE with a shared writable mapping")
-        memfd.seals |= seals
-        self._log(f"fcntl({fd}, F_ADD_SEALS, {seals:#x}) = 0")
-
-    # -- read, write, seek -----------------------------------------------------------------------
-    @int_args("fd", "count")
-    @entry
-    def read(self, fd: int, count: int) -> bytes:
-        """read(2) at the file position, which advances by what was read (not on EIO).
-        Raises SyscallError: EBADF, EINVAL, EIO."""
-        file = self._file("read", fd)
-        memfd = self._hugetlb("read", fd)
-        data = hugetlbfs.read_iter(self._k, memfd, "read", count, file.pos)
-        file.pos += len(data)
-        self._log(f"read({fd}, {count:#x}) = {len(data):#x}")
-        return data
-
-    @int_args("fd", "count", "offset")
-    @entry
-    def pread(self, fd: int, count: int, offset: int) -> bytes:
-        """pread(2). Raises SyscallError: EBADF, EINVAL (negative offset or count, or one past
-        the file size limit), EIO."""
-        memfd = self._hugetlb("pread", fd)
-        if not 0 <= offset <= MAX_LFS_FILESIZE:
-            raise SyscallError(errno.EINVAL, "pread", f"offset {offset:#x} is out of range")
-        data = hugetlbfs.read_iter(self._k, memfd, "pread", count, offset)
-        self._log(f"pread({fd}, {count:#x}, {offset:#x}) = {len(data):#x}")
-        return data
-
-    @int_args("fd", "offset", "whence")
-    @entry
-    def lseek(self, fd: int, offset: int, whence: int = SEEK_SET) -> int:
-        """lseek(2). Returns the new position. Raises SyscallError: EBADF; EINVAL (bad whence,
-        or a result that is negative or past the file size limit: vfs_setpos())."""
-        file = self._file("lseek", fd)
-        bases = {SEEK_SET: 0, SEEK_CUR: file.pos, SEEK_END: file.memfd.i_size}
-        if whence not in bases:
-            raise SyscallError(errno.EINVAL, "lseek", f"whence {whence!r} is not SEEK_SET/CUR/END")
-        pos = bases[whence] + offset
-        if not 0 <= pos <= MAX_LFS_FILESIZE:
-            raise SyscallError(errno.EINVAL, "lseek", f"the resulting offset {pos:#x} is invalid")
-        file.pos = pos
-        return pos
-
-    @int_args("fd")
-    def write(self, fd: int, data: bytes) -> int:
-        """write(2): hugetlbfs has no write method. Raises SyscallError EBADF or EINVAL (E6)."""
-        self._file("write", fd)
-        raise SyscallError(
-            errno.EINVAL, "write", "hugetlbfs files cannot be written with write(2); use mmap"
-        )
-
-    @int_args("fd", "offset")
-    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
-        """pwrite(2): as write(), EINVAL (E6)."""
-        self._file("pwrite", fd)
-        raise SyscallError(
-            errno.EINVAL, "pwrite", "hugetlbfs files cannot be written with pwrite(2); use mmap"
-        )
-
     # -- mappings --
+    # Mirrors do_mmap() (with hugetlbfs_file_mmap() and hugetlb_reserve_pages()): one long
+    # run of argument checks, the reservation, then the VMA; kept whole to read alongside it.
     @int_args("length", "prot", "flags", "fd", "offset")
     @entry
     def mmap(self, length: int, prot: int, flags: int, fd: int, offset: int = 0) -> int:
@@ -333,7 +131,7 @@ class Process:
         if shared and prot & PROT_WRITE and memfd.seals & F_SEAL_WRITE:
             raise SyscallError(errno.EPERM, "mmap", "the memfd is sealed with F_SEAL_WRITE")
         assert memfd.hstate is not None
-        length = -(-length // memfd.size) * memfd.size
+        length = ALIGN(length, memfd.size)
         first = offset >> memfd.shift
         indices = range(first, first + (length >> memfd.shift))
         nr_need = 0
@@ -348,7 +146,7 @@ class Process:
                 "mmap",
                 f"{nr_need} hugepages to reserve, {max(0, memfd.hstate.available)} free",
             )
-        addr = -(-self._next_addr // memfd.size) * memfd.size
+        addr = ALIGN(self._next_addr, memfd.size)
         if addr + length > TASK_SIZE:
             raise SyscallError(errno.ENOMEM, "mmap", "no room left in the address space")
         need: set[int] = set()
@@ -397,36 +195,9 @@ class Process:
                 )
         for vma in hit:
             lo = max(addr, vma.start)
-            hi = min(-(-end // (1 << vma.shift)) * (1 << vma.shift), vma.end)
-            self._unmap_range(vma, lo, hi)
+            hi = min(ALIGN(end, 1 << vma.shift), vma.end)
+            unmap_vma_range(self._k, self, vma, lo, hi)
         self._log(f"munmap({addr:#x}, {length:#x}) = 0")
-
-    def _unmap_range(self, vma: Vma, lo: int, hi: int) -> None:
-        """Remove [lo, hi) of ``vma``, splitting it if a part stays on either side."""
-        k = self._k
-        first, last = vma.index_of(lo), vma.index_of(hi - 1) + 1
-        for part_lo, part_hi in ((vma.start, lo), (hi, vma.end)):
-            if part_lo < part_hi:
-                part = Vma(
-                    part_lo,
-                    part_hi - part_lo,
-                    vma.prot,
-                    vma.shared,
-                    vma.memfd,
-                    vma.index_of(part_lo),
-                )
-                part.ptes = {i: p for i, p in vma.ptes.items() if part.covers(i)}
-                part.resv = {i for i in vma.resv if part.covers(i)}
-                self.vmas.append(part)
-                k.get_memfd(vma.memfd)
-        for index in [i for i in vma.ptes if first <= i < last]:
-            zap_pte(k, vma, index)
-        dropped = {i for i in vma.resv if first <= i < last}
-        assert vma.memfd.hstate is not None
-        vma.memfd.hstate.resv_hugepages -= len(dropped)
-        self.vmas.remove(vma)
-        self.vmas.sort(key=lambda v: v.start)
-        k.put_memfd(vma.memfd)
 
     # -- user-space accesses --
     def _check_range(self, call: str, addr: int, length: int) -> None:
@@ -506,19 +277,6 @@ class Process:
         return pte.folio.pfn + ((addr - vma.addr_of(vma.index_of(addr))) >> PAGE_SHIFT)
 
     # -- error injection --
-    def _gup(self, addr: int) -> tuple[HugetlbFolio, Vma]:
-        """get_user_pages_fast() of one page, faulting it in; a failure is EFAULT."""
-        vma = find_vma(self, addr)
-        if vma is None:
-            raise SyscallError(errno.EFAULT, "madvise", f"{addr:#x} is not mapped")
-        if hugetlb_fault(self._k, self, vma, addr, False) is not VmFault.OK:
-            raise SyscallError(
-                errno.EFAULT,
-                "madvise",
-                f"cannot get the page at {addr:#x} (hard-offlined or beyond EOF)",
-            )
-        return vma.ptes[vma.index_of(addr)].folio, vma
-
     @int_args("addr", "length", "advice")
     @entry
     def madvise(self, addr: int, length: int, advice: int) -> int:
@@ -532,51 +290,7 @@ class Process:
         EHWPOISON (PROPOSED keep: the same raw page again, after the SIGBUS); EBUSY (Failed);
         EOPNOTSUPP (soft offline disabled)."""
         self._live("madvise")
-        if advice not in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
-            raise SyscallError(
-                errno.EINVAL,
-                "madvise",
-                f"advice {advice!r}: the model has MADV_HWPOISON and MADV_SOFT_OFFLINE",
-            )
-        if not self.cap_sys_admin:
-            raise SyscallError(
-                errno.EPERM, "madvise", "MADV_HWPOISON and MADV_SOFT_OFFLINE need CAP_SYS_ADMIN"
-            )
-        if addr % PAGE_SIZE:
-            raise SyscallError(errno.EINVAL, "madvise", f"{addr:#x} is not page aligned")
-        if length < 0:
-            raise SyscallError(errno.EINVAL, "madvise", "length is negative")
-        start, end = addr, addr + -(-length // PAGE_SIZE) * PAGE_SIZE
-        name = "MADV_HWPOISON" if advice == MADV_HWPOISON else "MADV_SOFT_OFFLINE"
-        while start < end:
-            folio, vma = self._gup(start)
-            pfn = folio.pfn + ((start - vma.addr_of(vma.index_of(start))) >> PAGE_SHIFT)
-            if advice == MADV_HWPOISON:
-                where = f"pfn {pfn:#x} at process virtual address {start:#x}"
-                self._k.printk(f"Injecting memory failure for {where}")
-                self._k.emit(
-                    EventKind.INJECT,
-                    pid=self.pid,
-                    pfn=pfn,
-                    folio=folio.number,
-                    subpage=pfn - folio.pfn,
-                    addr=start,
-                    text="MADV_HWPOISON",
-                )
-                # 6.1 injects without MF_ACTION_REQUIRED: the caller is not signalled as
-                # the consumer (docs/kernel.md R3).
-                flags = MF_COUNT_INCREASED | MF_SW_SIMULATED
-                if self._k.behaviour.madvise_action_required:
-                    flags |= MF_ACTION_REQUIRED
-                ret = self._k._memory_failure(pfn, flags, self)
-            else:
-                self._k.printk(f"Soft offlining pfn {pfn:#x} at process virtual address {start:#x}")
-                ret = soft_offline_page(self._k, pfn)
-            if ret == -errno.EOPNOTSUPP and advice == MADV_HWPOISON:
-                ret = 0  # filtered by hwpoison_filter(): not an error
-            if ret:
-                raise SyscallError(-ret, "madvise", f"{name} at {start:#x}: returned {ret}")
-            start += folio.size
+        name = madvise_inject_error(self._k, self, addr, length, advice)
         self._log(f"madvise({addr:#x}, {length:#x}, {name}) = 0")
         return 0
 
@@ -594,26 +308,7 @@ class Process:
         self.mce_kill = policy
         self._log(f"prctl(PR_MCE_KILL, {policy}) = 0")
 
-    # -- fds and lifetime --
-    @int_args("fd")
-    @entry
-    def dup(self, fd: int) -> int:
-        """dup(2): a new fd for the same open file. Raises SyscallError EBADF."""
-        new = self._install(self._file("dup", fd))
-        self._log(f"dup({fd}) = {new}")
-        return new
-
-    @int_args("fd")
-    @entry
-    def close(self, fd: int) -> None:
-        """close(2). The memfd is released only when no fd and no mapping is left (E11).
-        Raises SyscallError EBADF."""
-        file = self._file("close", fd)
-        del self.fds[fd]
-        file.refs -= 1
-        self._log(f"close({fd}) = 0")
-        self._k.put_memfd(file.memfd)
-
+    # -- lifetime --
     @entry
     def fork(self) -> Process:
         """fork(2) (E12): the child shares the open files and the shared mappings (it faults
@@ -629,16 +324,7 @@ class Process:
             child.fds[fd] = file
             file.refs += 1
             k.get_memfd(file.memfd)
-        for vma in self.vmas:
-            copy = Vma(vma.start, vma.end - vma.start, vma.prot, vma.shared, vma.memfd, vma.pgoff)
-            if not vma.shared:
-                for index, pte in vma.ptes.items():
-                    pte.writable = False
-                    copy.ptes[index] = Pte(pte.folio, pte.hwpoison, False)
-                    if not pte.hwpoison:
-                        pte.folio.mapcount += 1
-            child.vmas.append(copy)
-            k.get_memfd(vma.memfd)
+        dup_mmap(k, self, child)
         self._log(f"fork() = {child.pid}")
         return child
 
@@ -651,7 +337,7 @@ class Process:
     def do_exit(self, killed: bool) -> None:
         k = self._k
         for vma in list(self.vmas):
-            self._unmap_range(vma, vma.start, vma.end)
+            unmap_vma_range(k, self, vma, vma.start, vma.end)
         for fd in sorted(self.fds):
             file = self.fds.pop(fd)
             file.refs -= 1

@@ -16,7 +16,10 @@ import dataclasses
 import enum
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from .mm import VmFault
 
 #: events the trace keeps (about 20 MB of them at most)
 TRACE_CAPACITY = 1 << 16
@@ -46,6 +49,56 @@ class EventKind(enum.Enum):
     PRINTK = "printk"  # a kernel log line; ``text`` is the line
 
 
+class _Named(str, enum.Enum):
+    """A str-valued enum that prints as its value: the model compares members, a renderer
+    shows them as they are (the kernel's own words)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    @property
+    def label(self) -> str:
+        return str(self.value)
+
+
+class MFMsg(_Named):
+    """action_page_types[]: the kind of page memory_failure() found."""
+
+    HUGE = "huge page"
+    GET_HWPOISON = "get hwpoison page"
+    FREE_HUGE = "free huge page"
+    BUDDY = "free buddy page"
+    ALREADY_POISONED = "already poisoned page"
+
+
+class MFResult(_Named):
+    """action_name[]: the outcome, and the node memory_failure/ bucket it is counted in."""
+
+    IGNORED = "Ignored"
+    FAILED = "Failed"
+    DELAYED = "Delayed"
+    RECOVERED = "Recovered"
+
+
+class InjectSource(_Named):
+    """Where an error came from: a software injection or a real error in DRAM."""
+
+    MADV_HWPOISON = "MADV_HWPOISON"  # madvise(MADV_HWPOISON)
+    CORRUPT_PFN = "corrupt-pfn"  # the hwpoison-inject debugfs file
+    HW_LATENT = "hardware UE (latent)"  # nothing notices until a load consumes it
+    HW_SCRUB = "hardware UE (scrub)"  # the patrol scrubber reports it at once
+
+
+class Signal(_Named):
+    """The signal a SIGNAL event delivered."""
+
+    SIGBUS = "SIGBUS"
+    SIGSEGV = "SIGSEGV"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class TraceEvent:
     """One event. A field that does not apply is None."""
@@ -58,12 +111,15 @@ class TraceEvent:
     folio: int | None = None  # the hugepage's number in the pool (Kernel.snapshot().folios)
     subpage: int | None = None
     addr: int | None = None
-    mf_type: str | None = None  # e.g. "huge page" (action_page_types[])
-    mf_result: str | None = None  # "Ignored" / "Failed" / "Delayed" / "Recovered"
+    mf_type: MFMsg | None = None  # e.g. MFMsg.HUGE, "huge page" (action_page_types[])
+    mf_result: MFResult | None = None  # Ignored / Failed / Delayed / Recovered
     si_code: int | None = None
     addr_lsb: int | None = None
     errno: int | None = None  # 0 or a negative errno, kernel-style
     text: str | None = None
+    source: InjectSource | None = None  # INJECT: where the error came from
+    signal: Signal | None = None  # SIGNAL: which one
+    fault: VmFault | None = None  # SIGNAL: the page fault result that raised it, if one did
 
     def describe(self) -> str:
         """One line for a tooltip or a step list: "#17 memory_failure: huge page: Recovered"."""
@@ -76,7 +132,9 @@ class TraceEvent:
     def row(self) -> dict[str, Any]:
         """The event as a plain dict (for a dataframe or a table widget)."""
         out = dataclasses.asdict(self)
-        out["kind"] = self.kind.value
+        for key, value in out.items():
+            if isinstance(value, enum.Enum):
+                out[key] = value.value
         return out
 
 

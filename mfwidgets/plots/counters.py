@@ -31,17 +31,39 @@ _CSS = (
 )
 
 
-def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def _table(
+    caption: str, header: Sequence[str], rows: Sequence[Sequence[object]], note: str = ""
+) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
     )
+    if note:
+        body += (
+            f'<tr><td colspan="{len(header)}" style="max-width:240px;white-space:normal;'
+            f'text-align:left"><i>{escape(note)}</i></td></tr>'
+        )
     return f"<table><caption>{escape(caption)}</caption><tr>{head}</tr>{body}</table>"
 
 
 def _pre(caption: str, lines: Sequence[str]) -> str:
     text = "\n".join(escape(line) for line in lines[-TAIL:]) or "(none)"
     return f"<div><b>{escape(caption)}</b><pre>{text}</pre></div>"
+
+
+def _default_size_note(snap: Snapshot) -> str:
+    """meminfo's HugePages_* count only the default hugepage size: say so when another size
+    has a pool, or a student reads HugePages_Total 0 beside a pool of 1 GiB pages."""
+    default_kb = snap.meminfo.get("Hugepagesize")
+    other = [
+        s for s, c in snap.hstates.items() if HSTATE_KB.get(s) != default_kb and c.nr_hugepages
+    ]
+    if not other:
+        return ""
+    return (
+        f"HugePages_* count only the default size ({default_kb} kB); the {', '.join(other)} "
+        "pool is in /sys/kernel/mm/hugepages/."
+    )
 
 
 def counters_html(snap: Snapshot, dmesg: Sequence[str], signals: Sequence[str]) -> str:
@@ -55,7 +77,7 @@ def counters_html(snap: Snapshot, dmesg: Sequence[str], signals: Sequence[str]) 
     ]
     return (
         f'{_CSS}<div class="mfw-counters">'
-        + _table("/proc/meminfo", ("key", "value"), meminfo)
+        + _table("/proc/meminfo", ("key", "value"), meminfo, _default_size_note(snap))
         + _table(
             "/sys/kernel/mm/hugepages/",
             ("pool", "nr", "free", "resv", "surplus"),
@@ -78,7 +100,7 @@ class CountersPanel:
         signals: Sequence[str] = (),
         *,
         theme: str = "light",
-        width: int = 900,
+        width: int = 800,
     ) -> None:
         self.div = Div(text="", width=width)
         self.set_theme(theme)

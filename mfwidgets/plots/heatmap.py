@@ -23,7 +23,7 @@ from bokeh.models.renderers.glyph_renderer import GlyphRenderer
 from bokeh.plotting import figure as Figure
 
 from ..model import FolioView, Snapshot, SubpageState
-from .grids import dirty_rects, folio_grid, grid_shape, poisoned_subpages
+from .grids import dirty_rects, folio_grid, grid_shape, poisoned_subpages, subpage_at
 from .hover import subpage_hover
 from .marks import OFF_PLOT, SubpageMarks
 from .palette import SUBPAGE_COLORS, apply_theme, subpage_palette, theme_colors
@@ -225,6 +225,14 @@ class FolioHeatmap:
         self.marks.clear(cols=cols)
         self.marks.set_lenses(_lenses(view, grid))
         self._title.text = heatmap_title(view)
+
+    def subpage_at(self, x: float, y: float) -> int | None:
+        """The subpage drawn under the data point (x, y) of a tap, or None off the grid."""
+        rows, cols = grid_shape(self._size)
+        row, col = int(y), int(x)
+        if not (0 <= row < rows and 0 <= col < cols):
+            return None
+        return subpage_at(self._size, row, col)
 
     # -- overlays and theme -------------------------------------------------------------
     def mark_loads(self, subpages: Iterable[int]) -> None:

@@ -4,9 +4,10 @@ side by side, with a one-line verdict of what differs.
 Mirrors: me_huge_page() in mm/memory-failure.c, which hard-offlines the whole hugepage on a
 stock kernel and, with the proposed flag, keeps it mapped and records only the raw error.
 
-Two ``Session`` records own the two kernels and their histories; both boot identical pools,
-so hugepage #n and subpage s name the same cell in each. This module only turns clicks into
-one ``Action`` applied to both; ``verdict()`` is a pure function of the two sessions.
+Two lanes (front.py), each a ``Session`` and its heatmap, own the two kernels and their
+histories; both boot identical pools, so hugepage #n and subpage s name the same cell in
+each. ``Front`` turns a click into one ``Action`` applied to both; ``verdict()`` is a pure
+function of the two sessions.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import html
 from typing import Any
 
 import ipywidgets as w
-from bokeh.events import Event, Tap
 from bokeh.layouts import column
 
-from ..model import PAGE_SHIFT, EventKind, Kernel, Snapshot, SubpageState
-from ..plots import FolioHeatmap, grid_shape, subpage_at
+from ..model import PAGE_SHIFT, EventKind, Kernel, Signal, Snapshot, SubpageState
+from ..plots import FolioHeatmap
 from ..plots.heatmap import heatmap_title
 from .display import bokeh_widget
-from .parts import BUTTON_STYLE, ErrorBanner, HistoryNav, bytes_html, control_row, step_html
-from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Setup, Step
+from .front import Front, Lane, size_controls
+from .parts import bytes_html, control_row, step_html
+from .session import Action, Session, Setup, Step
 
 STOCK_TITLE = "stock"
 KEEP_TITLE = "MFD_MF_KEEP_UE_MAPPED"
@@ -54,10 +55,7 @@ def _signals(session: Session, index: int) -> str:
         e.addr_lsb or 0
         for step in upto
         for e in step.events
-        if e.kind is EventKind.SIGNAL
-        and e.pid == session.vmm.pid
-        and e.text
-        and e.text.startswith("SIGBUS")
+        if e.kind is EventKind.SIGNAL and e.pid == session.vmm.pid and e.signal is Signal.SIGBUS
     ]
     if not lsbs:
         return "no SIGBUS"
@@ -107,7 +105,7 @@ class _PolicyHeatmap(FolioHeatmap):
         self._retitle(snap)
 
 
-class PolicyComparison(w.VBox):  # type: ignore[misc]
+class PolicyComparison(Front):
     """One click, two kernels: stock (hard offline) above, MFD_MF_KEEP_UE_MAPPED below.
 
     ``.stock`` and ``.keep`` are the two Sessions (history of Step records), ``.kernels`` the
@@ -116,56 +114,30 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
     """
 
     def __init__(self, size: str = "2M", nr_hugepages: int = 4, *, theme: str = "light") -> None:
-        self._stock, self._keep = self._boot(size, nr_hugepages)
+        stock, keep = self._boot(size, nr_hugepages)
         self._updating = False
-        self._size = w.ToggleButtons(
-            options=["2M", "1G"], value=size, description="hugepage size", style=BUTTON_STYLE
-        )
-        self._count = w.IntSlider(
-            value=nr_hugepages, min=1, max=8, description="hugepages", continuous_update=False
-        )
+        self._size, self._count = size_controls(size, nr_hugepages)
         self._folio = w.Dropdown(
             description="show hugepage #",
             style={"description_width": "initial"},
             layout=w.Layout(width="200px", margin="2px 24px 2px 2px"),
         )
-        self._kind = w.ToggleButtons(
-            options=list(ERROR_KINDS), description="error", style=BUTTON_STYLE
-        )
-        self._mode = w.ToggleButtons(
-            options=list(CLICK_MODES), description="click to", style=BUTTON_STYLE
-        )
-        self._buttons = [
-            w.Button(description=op, tooltip=f"both VMMs call {op}", layout=w.Layout(width="auto"))
-            for op in BUTTON_OPS
-        ]
-        self._reset = w.Button(
-            description="reset", button_style="warning", layout=w.Layout(width="auto")
-        )
-        self._banner = ErrorBanner()
-        self._history = HistoryNav(self._show_step)
         self._verdict = w.HTML()
         half = w.Layout(flex="1 1 0", min_width="300px", padding="0 8px 0 0")
         self._stock_text = w.HTML(layout=half)
         self._keep_text = w.HTML(layout=w.Layout(flex="1 1 0", min_width="300px"))
-        snap_s, snap_k = self._stock.steps[-1].snapshot, self._keep.steps[-1].snapshot
+        snap_s, snap_k = stock.steps[-1].snapshot, keep.steps[-1].snapshot
         self._stock_map = _PolicyHeatmap(STOCK_TITLE, snap_s, 0, theme=theme)
         self._keep_map = _PolicyHeatmap(KEEP_TITLE, snap_k, 0, theme=theme)
-        for heatmap in (self._stock_map, self._keep_map):
-            heatmap.figure.on_event(Tap, self._on_tap)
+        self._stock_lane = Lane(stock, self._stock_map, STOCK_TITLE)
+        self._keep_lane = Lane(keep, self._keep_map, KEEP_TITLE)
+        self._front([self._stock_lane, self._keep_lane], "both VMMs call", theme)
         # Stacked, not side by side: one heatmap with its legend is ~800 px, the whole
         # output area is ~900 px.
         self._view = bokeh_widget(column(self._stock_map.figure, self._keep_map.figure))
         self._size.observe(self._on_setup_change, names="value")
         self._count.observe(self._on_setup_change, names="value")
         self._folio.observe(self._on_folio_pick, names="value")
-        self._theme_choice = w.ToggleButtons(
-            options=["light", "dark"], value=theme, description="theme", style=BUTTON_STYLE
-        )
-        self._theme_choice.observe(lambda c: self.set_theme(c["new"]), names="value")
-        for button in self._buttons:
-            button.on_click(lambda b: self.act(Action(b.description)))
-        self._reset.on_click(lambda _: self._rebuild())
         texts = w.HBox([self._stock_text, self._keep_text], layout=w.Layout(flex_flow="row wrap"))
         super().__init__(
             [
@@ -178,7 +150,7 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
                 self._history,
                 texts,
             ],
-            layout=w.Layout(max_width="900px"),
+            layout=w.Layout(max_width="100%"),
         )
         self._set_folio_options()
         self._refresh()
@@ -192,66 +164,42 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
     # -- what the next cell reads ------------------------------------------------------------
     @property
     def stock(self) -> Session:
-        return self._stock
+        return self._stock_lane.session
 
     @property
     def keep(self) -> Session:
-        return self._keep
+        return self._keep_lane.session
 
     @property
     def kernels(self) -> tuple[Kernel, Kernel]:
         """(stock kernel, keep kernel)."""
-        return self._stock.kernel, self._keep.kernel
-
-    @property
-    def folio(self) -> int:
-        """The hugepage both heatmaps show."""
-        return self._stock_map.number
+        return self.stock.kernel, self.keep.kernel
 
     # -- actions ------------------------------------------------------------------------------
     def click(self, folio: int, subpage: int) -> tuple[Step, Step]:
         """What a click on a cell does, to both sessions: inject, load or store."""
-        mode = self._mode.value
-        kind = self._kind.value if mode == "inject" else None
-        return self.act(Action(mode, folio, subpage, kind))
+        stock, keep = self._click(folio, subpage)
+        return stock, keep
 
     def act(self, action: Action) -> tuple[Step, Step]:
         """Apply ``action`` to both sessions; a refused call shows in the banner. Acting while
         an earlier step is shown replays both sessions up to it first."""
-        if self._history.index < len(self._stock.steps) - 1:
-            kept = self._stock.actions[: self._history.index]
-            self._stock = Session.replay(self._stock.setup, kept)
-            self._keep = Session.replay(self._keep.setup, kept)
-        steps = self._stock.apply(action), self._keep.apply(action)
-        errors = [
-            f"{t}: {s.error}"
-            for t, s in zip((STOCK_TITLE, KEEP_TITLE), steps, strict=True)
-            if s.error
-        ]
-        if steps[0].error and steps[0].error == steps[1].error:
-            errors = [f"both: {steps[0].error}"]  # the same refusal, said once
-        self._banner.show(" | ".join(errors))
-        self._refresh()
-        if action.folio == self.folio and action.subpage is not None:
-            for heatmap, step in zip((self._stock_map, self._keep_map), steps, strict=True):
-                if step.access is not None and step.access.signal is not None:
-                    heatmap.mark_sigbus([action.subpage])
-                elif action.op in ("load", "store") and step.error is None:
-                    heatmap.mark_loads([action.subpage])
-        return steps
+        stock, keep = self._act(action)
+        return stock, keep
 
-    def _on_tap(self, event: Event) -> None:
-        if not isinstance(event, Tap) or event.x is None or event.y is None:
-            return
-        rows, cols = grid_shape(self._stock_map._size)
-        row, col = int(event.y), int(event.x)
-        if 0 <= row < rows and 0 <= col < cols:
-            self.click(self.folio, subpage_at(self._stock_map._size, row, col))
+    def _refusal(self, steps: tuple[Step, ...]) -> str | None:
+        if steps[0].error and steps[0].error == steps[1].error:
+            return f"both: {steps[0].error}"  # the same refusal, said once
+        return " | ".join(
+            f"{lane.title}: {s.error}"
+            for lane, s in zip(self._lanes, steps, strict=True)
+            if s.error
+        )
 
     def show_folio(self, number: int) -> None:
         """Draw hugepage ``number`` (a pool index, the same in both kernels) in both heatmaps."""
-        for heatmap, s in ((self._stock_map, self._stock), (self._keep_map, self._keep)):
-            heatmap.show_folio(s.steps[-1].snapshot, number)
+        for lane in self._lanes:
+            lane.heatmap.show_folio(lane.session.steps[-1].snapshot, number)
         self._updating = True  # the dropdown follows; its observer must not draw again
         try:
             self._folio.value = number
@@ -264,11 +212,13 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
 
     # -- setup changes --------------------------------------------------------------------------
     def _on_setup_change(self, change: dict[str, Any]) -> None:
-        self._rebuild()
+        self.reset()
 
-    def _rebuild(self) -> None:
+    def reset(self) -> None:
         """Boot both kernels again from the controls (reset keeps the controls as they are)."""
-        self._stock, self._keep = self._boot(self._size.value, self._count.value)
+        self._stock_lane.session, self._keep_lane.session = self._boot(
+            self._size.value, self._count.value
+        )
         self._banner.show(None)
         self._set_folio_options()
         self.show_folio(0)
@@ -277,35 +227,24 @@ class PolicyComparison(w.VBox):  # type: ignore[misc]
     def _set_folio_options(self) -> None:
         self._updating = True
         try:
-            self._folio.options = list(range(self._stock.setup.nr_hugepages))
+            self._folio.options = list(range(self.stock.setup.nr_hugepages))
             self._folio.value = 0
         finally:
             self._updating = False
 
     # -- drawing --------------------------------------------------------------------------------
-    def _refresh(self) -> None:
-        steps = len(self._stock.steps)
-        self._history.set(steps - 1, steps)
-        self._show_step(steps - 1)
-
     def _show_step(self, index: int) -> None:
         """Draw step ``index`` of both sessions (the latest, or one the learner went back to)."""
         # One line as data, two lines on screen: stock above keep, as the heatmaps are.
-        lines = verdict(self._stock, self._keep, index).split(" | ")
+        lines = verdict(self.stock, self.keep, index).split(" | ")
         self._verdict.value = "<b>" + "<br>".join(html.escape(t) for t in lines) + "</b>"
-        for heatmap, text, s, title in (
-            (self._stock_map, self._stock_text, self._stock, STOCK_TITLE),
-            (self._keep_map, self._keep_text, self._keep, KEEP_TITLE),
-        ):
-            step = s.steps[index]
-            heatmap.update(step.snapshot)
-            previous = s.steps[index - 1] if index else None
-            n = len(s.steps) - 1
+        for lane, text in zip(self._lanes, (self._stock_text, self._keep_text), strict=True):
+            steps = lane.session.steps
+            step = steps[index]
+            lane.heatmap.update(step.snapshot)
+            previous = steps[index - 1] if index else None
             text.value = (
-                f"<h4>{title}</h4>" + step_html(step, previous, index, n) + bytes_html(step)
+                f"<h4>{lane.title}</h4>"
+                + step_html(step, previous, index, len(steps) - 1)
+                + bytes_html(step)
             )
-
-    def set_theme(self, theme: str) -> None:
-        """Draw both heatmaps in the "light" or "dark" theme."""
-        for heatmap in (self._stock_map, self._keep_map):
-            heatmap.set_theme(theme)

@@ -2,7 +2,8 @@
 load or store, and read what the kernel did and why.
 
 Model, view and wiring are kept apart: ``Session`` (session.py) owns the kernel and the
-history; the plots draw snapshots; this module only turns clicks into ``Action`` records.
+history; the plots draw snapshots; ``Front`` (front.py) turns clicks into ``Action``
+records. This module adds the setup controls, the pool and the counters to one lane.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as w
-from bokeh.events import Event, Tap
 from bokeh.layouts import column
 
 from ..model import Kernel, SubpageState
-from ..plots import CountersPanel, FolioHeatmap, PoolView, grid_shape, subpage_at
+from ..plots import CountersPanel, FolioHeatmap, PoolView
+from ..plots.diagram import error_path_svg
+from .controls import control
 from .display import bokeh_widget
-from .parts import BUTTON_STYLE, ErrorBanner, HistoryNav, bytes_html, control_row, step_html
-from .session import BUTTON_OPS, CLICK_MODES, ERROR_KINDS, Action, Session, Setup, Step
+from .front import Front, Lane, setup_bounds, size_controls
+from .parts import bytes_html, control_row, step_html
+from .session import Action, Session, Setup, Step
 
 #: The kernels one can pick: (carries the proposed series, version). Older versions are offered
 #: stock only: the series is written for current kernels.
@@ -33,11 +36,12 @@ def _setup_from(kernel: Kernel | None, **overrides: Any) -> Setup:
         return Setup(**overrides)
     size = next((s for s, n in kernel.boot_hugepages.items() if n), "2M")
     series = kernel.supports_keep_ue_mapped
-    count = min(8, max(1, kernel.boot_hugepages[size]))
+    lo, hi = setup_bounds("nr_hugepages")
+    count = min(hi, max(lo, kernel.boot_hugepages[size]))
     return Setup(series, size, count, series, kernel.version)
 
 
-class Explorer(w.VBox):  # type: ignore[misc]
+class Explorer(Front):
     """Explore one guest memfd. ``.kernel`` is the live model, for the next cell to analyse;
     ``.session.steps`` is the history (``Step`` records with explanations and snapshots).
 
@@ -46,10 +50,10 @@ class Explorer(w.VBox):  # type: ignore[misc]
     """
 
     def __init__(self, kernel: Kernel | None = None, *, theme: str = "light", **setup: Any) -> None:
-        self._session = Session(_setup_from(kernel, **setup), kernel)
+        session = Session(_setup_from(kernel, **setup), kernel)
         self._updating = False
         self._theme = theme
-        s = self._session.setup
+        s = session.setup
         wide = {"description_width": "initial"}
         self._kernels = {kernel_label(*k): k for k in KERNELS}
         self._kernels.setdefault(kernel_label(s.series, s.version), (s.series, s.version))
@@ -60,52 +64,32 @@ class Explorer(w.VBox):  # type: ignore[misc]
             tooltip="the model reproduces its behaviour: 7.3 and 6.12 alike, 6.1 differs",
             style=wide,
         )
-        self._size = w.ToggleButtons(
-            options=["2M", "1G"], value=s.size, description="hugepage size", style=BUTTON_STYLE
+        self._size, self._count = size_controls(s.size, s.nr_hugepages)
+        self._keep = control(
+            Setup,
+            "keep_ue_mapped",
+            s.keep_ue_mapped,
+            description="memfd with MFD_MF_KEEP_UE_MAPPED",
         )
-        self._count = w.IntSlider(
-            value=s.nr_hugepages, min=1, max=8, description="hugepages", continuous_update=False
-        )
-        self._keep = w.Checkbox(
-            value=s.keep_ue_mapped, description="memfd with MFD_MF_KEEP_UE_MAPPED", indent=False
-        )
-        self._kind = w.ToggleButtons(
-            options=list(ERROR_KINDS), description="error", style=BUTTON_STYLE
-        )
-        self._mode = w.ToggleButtons(
-            options=list(CLICK_MODES), description="click to", style=BUTTON_STYLE
-        )
-        self._buttons = [
-            w.Button(description=op, tooltip=f"the VMM calls {op}", layout=w.Layout(width="auto"))
-            for op in BUTTON_OPS
-        ]
-        self._reset = w.Button(
-            description="reset", button_style="warning", layout=w.Layout(width="auto")
-        )
-        self._banner = ErrorBanner()
         self._step = w.HTML()
         self._bytes = w.HTML()
-        self._history = HistoryNav(self._show_step)
-        snap = self._session.steps[-1].snapshot
-        first = self._guest_folio(0)
-        self._heatmap = FolioHeatmap(snap, first, theme=theme)
+        # The error's path with this step highlighted; folded, so it costs no room unasked.
+        self._path = w.HTML()
+        self._path_box = w.Accordion(children=[self._path], selected_index=None)
+        self._path_box.set_title(0, "Where this step is on the error's path")
+        snap = session.steps[-1].snapshot
+        self._heatmap = FolioHeatmap(snap, _guest_folio(session, 0), theme=theme)
         self._pool = PoolView(snap, theme=theme)
         self._counters = CountersPanel(snap, theme=theme)
-        self._heatmap.figure.on_event(Tap, self._on_tap)
-        self._pool.on_select(self._on_pool_select)
+        self._lane = Lane(session, self._heatmap)
+        self._front([self._lane], "the VMM calls", theme)
+        self._pool.on_select(self.show_folio)
         # One column: a notebook output area is about 900 px wide next to the file browser.
         # The heatmap comes first (it is what one clicks), the step text right under it.
         self._view = bokeh_widget(self._heatmap.figure)
         self._overview = bokeh_widget(column(self._pool.figure, self._counters.div))
-        self._theme_choice = w.ToggleButtons(
-            options=["light", "dark"], value=theme, description="theme", style=BUTTON_STYLE
-        )
-        self._theme_choice.observe(lambda c: self.set_theme(c["new"]), names="value")
-        for control in (self._kernel_choice, self._size, self._count, self._keep):
-            control.observe(self._on_setup_change, names="value")
-        for button in self._buttons:
-            button.on_click(lambda b: self.act(Action(b.description)))
-        self._reset.on_click(lambda _: self._rebuild(self._session.setup))
+        for widget in (self._kernel_choice, self._size, self._count, self._keep):
+            widget.observe(self._on_setup_change, names="value")
         super().__init__(
             [
                 control_row(self._kernel_choice, self._size, self._count, self._keep),
@@ -117,61 +101,30 @@ class Explorer(w.VBox):  # type: ignore[misc]
                 self._history,
                 self._step,
                 self._bytes,
+                self._path_box,
                 self._overview,
             ],
-            layout=w.Layout(max_width="900px"),
+            layout=w.Layout(max_width="100%"),
         )
         self._refresh()
 
     # -- what the next cell reads ------------------------------------------------------------
     @property
     def kernel(self) -> Kernel:
-        return self._session.kernel
+        return self._lane.session.kernel
 
     @property
     def session(self) -> Session:
-        return self._session
-
-    @property
-    def folio(self) -> int:
-        """The hugepage the heatmap shows."""
-        return self._heatmap.number
+        return self._lane.session
 
     # -- actions ------------------------------------------------------------------------------
     def click(self, folio: int, subpage: int) -> Step:
         """What a click on a cell does: inject, load or store, by the current controls."""
-        mode = self._mode.value
-        return self.act(
-            Action(mode, folio, subpage, self._kind.value if mode == "inject" else None)
-        )
+        return self._click(folio, subpage)[0]
 
     def act(self, action: Action) -> Step:
         """Apply ``action``; acting while an earlier step is shown replays up to it first."""
-        if self._history.index < len(self._session.steps) - 1:
-            kept = self._session.actions[: self._history.index]
-            self._session = Session.replay(self._session.setup, kept)
-        step = self._session.apply(action)
-        self._banner.show(step.error)
-        self._refresh()
-        marks = [
-            sp for f, sp in [(action.folio, action.subpage)] if f == self.folio and sp is not None
-        ]
-        if step.access is not None and step.access.signal is not None:
-            self._heatmap.mark_sigbus(marks)
-        elif action.op in ("load", "store"):
-            self._heatmap.mark_loads(marks)
-        return step
-
-    def _on_tap(self, event: Event) -> None:
-        if not isinstance(event, Tap) or event.x is None or event.y is None:
-            return
-        rows, cols = grid_shape(self._heatmap._size)
-        row_, col = int(event.y), int(event.x)
-        if 0 <= row_ < rows and 0 <= col < cols:
-            self.click(self.folio, subpage_at(self._heatmap._size, row_, col))
-
-    def _on_pool_select(self, number: int) -> None:
-        self.show_folio(number)
+        return self._act(action)[0]
 
     def show_folio(self, number: int) -> None:
         """Draw hugepage ``number`` (a pool index) in the heatmap."""
@@ -191,19 +144,22 @@ class Explorer(w.VBox):  # type: ignore[misc]
         )
         self._rebuild(setup)
 
+    def reset(self) -> None:
+        self._rebuild(self.session.setup)
+
     def _rebuild(self, setup: Setup) -> None:
         try:
             session = Session(setup)
         except OSError as e:
             # e.g. the flag on a stock kernel: say so, and keep the world (and controls) as is.
             self._banner.show(str(e))
-            self._set_controls(self._session.setup)
+            self._set_controls(self.session.setup)
             return
-        self._session = session
+        self._lane.session = session
         self._banner.show(None)
         snap = session.steps[-1].snapshot
         self._heatmap.clear_marks()
-        self._heatmap.show_folio(snap, self._guest_folio(0))
+        self._heatmap.show_folio(snap, _guest_folio(session, 0))
         self._pool.update(snap)
         self._refresh()
 
@@ -218,38 +174,33 @@ class Explorer(w.VBox):  # type: ignore[misc]
             self._updating = False
 
     # -- drawing --------------------------------------------------------------------------------
-    def _guest_folio(self, index: int) -> int:
-        snap = self._session.steps[-1].snapshot
-        return next((f.number for f in snap.folios if f.memfd == "guest" and f.index == index), 0)
-
     def _shown(self) -> Step:
-        return self._session.steps[self._history.index]
-
-    def _refresh(self) -> None:
-        steps = self._session.steps
-        self._history.set(len(steps) - 1, len(steps))
-        self._show_step(len(steps) - 1)
+        return self.session.steps[self._history.index]
 
     def _show_step(self, index: int) -> None:
-        steps = self._session.steps
+        steps = self.session.steps
         step = steps[index]
         self._heatmap.update(step.snapshot)
         self._pool.update(step.snapshot)
-        dmesg = [
-            e.text or "" for s in steps[: index + 1] for e in s.events if e.kind.value == "printk"
-        ]
-        signals = [repr(x) for x in self.kernel.processes[0].signals][-8:]
-        self._counters.update(step.snapshot, dmesg[-12:], signals)
+        # The step's own log and signals: never the live kernel's, which may be steps ahead.
+        self._counters.update(step.snapshot, list(step.dmesg), list(step.signals))
         previous = steps[index - 1] if index else None
         self._step.value = step_html(step, previous, index, len(steps) - 1)
         self._bytes.value = bytes_html(step)
+        self._path.value = error_path_svg(step.stage)
 
     def set_theme(self, theme: str) -> None:
         """Draw the plots in the "light" or "dark" theme."""
-        for view in (self._heatmap, self._pool, self._counters):
-            view.set_theme(theme)
+        super().set_theme(theme)
+        self._pool.set_theme(theme)
+        self._counters.set_theme(theme)
         self._theme = theme
 
     def legend(self) -> list[str]:
         """The state names a cell can have (the heatmap's legend)."""
         return [s.label for s in SubpageState]
+
+
+def _guest_folio(session: Session, index: int) -> int:
+    snap = session.steps[-1].snapshot
+    return next((f.number for f in snap.folios if f.memfd == "guest" and f.index == index), 0)

@@ -53,7 +53,14 @@ def counter_changes(before: Snapshot, after: Snapshot) -> list[str]:
 
 def step_html(step: Step, previous: Step | None, number: int, total: int) -> str:
     """The explanation of one step: the call, what happened and why, what changed."""
-    parts = [f"<b>Step {number} of {total}</b>: <code>{html.escape(step.call)}</code>"]
+    # The heatmap's tooltips number events as the trace does (#17): name the step's range.
+    seqs = [e.seq for e in step.events]
+    span = (
+        ""
+        if not seqs
+        else f" (events #{min(seqs)}" + (f"–#{max(seqs)})" if max(seqs) != min(seqs) else ")")
+    )
+    parts = [f"<b>Step {number} of {total}</b>{span}: <code>{html.escape(step.call)}</code>"]
     parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in step.explanation) + "</ul>")
     changes = counter_changes(previous.snapshot, step.snapshot) if previous else []
     nr_cells = len(step.changed)
@@ -71,7 +78,11 @@ def bytes_html(step: Step) -> str:
     if a.folio is None:
         return ""
     title = f"hugepage #{a.folio}, subpage {a.subpage}, first 32 bytes:"
-    if step.peek is None:
+    if step.access is not None and not step.access.ok:
+        # The load faulted: the process read nothing, so showing the frame's bytes would
+        # suggest it did (under stock they are even intact, just unreachable).
+        body = "(nothing read: this access raised SIGBUS)"
+    elif step.peek is None:
         body = "(no data: the frame holds no guest data, or a hardware error destroyed it)"
     else:
         body = " ".join(f"{b:02x}" for b in step.peek)

@@ -89,7 +89,7 @@ class ScenarioPlayer(w.VBox):  # type: ignore[misc]
                 bokeh_widget(self._counters.div),
                 editor,
             ],
-            layout=w.Layout(max_width="900px"),
+            layout=w.Layout(max_width="100%"),
         )
         self.load(scenario)
 

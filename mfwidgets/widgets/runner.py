@@ -1,7 +1,7 @@
 """WorkloadRunner: a guest under load on each recovery policy, tick by tick, side by side.
 
 Model, view and wiring are kept apart: ``Workload`` (workload.py) simulates; FolioHeatmap draws
-snapshots; this module builds the controls from WorkloadParams' field metadata and turns
+snapshots; this module builds the controls from WorkloadParams' declarations (controls.py) and turns
 presses into ``step()`` and ``reset()``.
 """
 
@@ -16,6 +16,7 @@ from bokeh.models.annotations.labels import Title
 
 from ..model import PAGE_SHIFT, SZ_1G, Kernel, Snapshot, SubpageState
 from ..plots import SUBPAGE_COLORS, FolioHeatmap
+from .controls import control
 from .display import bokeh_widget
 from .parts import ErrorBanner
 from .workload import MEMFD_NAME, POLICIES, POLICY_LABELS, TickResult, Workload, WorkloadParams
@@ -46,24 +47,6 @@ ROWS = (
 )
 _WIDE = {"description_width": "initial"}
 _TEXT = "line-height:1.35"  # JupyterLab's widget HTML line height is for one-line labels
-
-
-def _control(f: dataclasses.Field[Any], value: Any) -> w.Widget:
-    """A control made from a WorkloadParams field: bounds -> slider, choices -> dropdown."""
-    meta = f.metadata
-    common = {"description": f.name, "tooltip": meta["doc"], "value": value, "style": _WIDE}
-    if "choices" in meta:
-        return w.Dropdown(options=list(meta["choices"]), **common)
-    lo, hi = meta["bounds"]
-    if isinstance(f.default, float):
-        digits = len(str(meta["step"]).split(".")[1])
-        return w.FloatSlider(
-            min=lo, max=hi, step=meta["step"], readout_format=f".{digits}f",
-            continuous_update=False, **common,
-        )  # fmt: skip
-    if hi - lo > 100_000:
-        return w.BoundedIntText(min=lo, max=hi, layout=w.Layout(width="160px"), **common)
-    return w.IntSlider(min=lo, max=hi, continuous_update=False, **common)
 
 
 def _row(*children: w.Widget) -> w.HBox:
@@ -150,10 +133,11 @@ class WorkloadRunner(w.VBox):  # type: ignore[misc]
         self._last: dict[str, TickResult] = {}
         self._updating = False
         self._controls = {
-            f.name: _control(f, getattr(params, f.name)) for f in dataclasses.fields(params)
+            f.name: control(params, f.name, getattr(params, f.name), style=_WIDE)
+            for f in dataclasses.fields(params)
         }
-        for control in self._controls.values():
-            control.observe(self._on_change, names="value")
+        for widget in self._controls.values():
+            widget.observe(self._on_change, names="value")
         self._play = w.Play(
             value=0, min=0, max=10**9, interval=TICK_MS, show_repeat=False, tooltip="run / pause"
         )
@@ -188,7 +172,7 @@ class WorkloadRunner(w.VBox):  # type: ignore[misc]
                 _row(*views),
                 w.HTML(legend_html()),
             ],
-            layout=w.Layout(max_width="900px"),
+            layout=w.Layout(max_width="100%"),
         )
         self._refresh()
 

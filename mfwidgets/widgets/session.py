@@ -9,7 +9,11 @@ deterministic, which is what makes "step back" honest.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import enum
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+import numpy as np
 
 from ..model import (
     MADV_HWPOISON,
@@ -24,36 +28,60 @@ from ..model import (
     Access,
     Kernel,
     Snapshot,
+    SubpageState,
     TraceEvent,
 )
 from ..model.kernel import VERSIONS
-from .explain import explain
+from ..params import param, violations
+from .explain import Context, explain, path_stage
 
 FILL_BYTE = 0x5A
 STORE_BYTES = b"\xc3" * 8
 SIZES = {"2M": (1 << 21, MFD_HUGE_2MB), "1G": (1 << 30, MFD_HUGE_1GB)}
-ERROR_KINDS = ("software", "hardware, latent", "hardware, scrubbed")
+
+
+class ErrorKind(str, enum.Enum):
+    """The error an inject click makes; the value is the scenario files' word for it."""
+
+    SOFTWARE = "software"  # madvise(MADV_HWPOISON), or corrupt-pfn when not mapped
+    HW_LATENT = "hardware, latent"  # a DRAM error nothing has noticed yet
+    HW_SCRUBBED = "hardware, scrubbed"  # a DRAM error the patrol scrubber reports at once
+
+
+ERROR_KINDS = tuple(k.value for k in ErrorKind)
 CLICK_MODES = ("inject", "load", "store")
 BUTTON_OPS = ("close", "munmap", "ftruncate(0)", "exit")
+DMESG_TAIL = 12  # kernel log lines a step keeps for its view
+SIGNALS_TAIL = 8  # signals a step keeps for its view
 
 
 @dataclasses.dataclass(frozen=True)
 class Setup:
     """What the learner picks before the first click; each field declared once, with bounds."""
 
-    series: bool = True  # the kernel carries the proposed MFD_MF_KEEP_UE_MAPPED series
-    size: str = "2M"  # hugepage size: "2M" or "1G"
-    nr_hugepages: int = 4  # hugepages in the pool and in the guest's memfd, 1..8
-    keep_ue_mapped: bool = True  # create the memfd with MFD_MF_KEEP_UE_MAPPED
-    version: str = "7.3"  # the kernel version whose behaviour the model reproduces
+    series: bool = param(True, "the kernel carries the proposed MFD_MF_KEEP_UE_MAPPED series")
+    size: str = param("2M", "hugepage size", choices=tuple(SIZES), label="hugepage size")
+    nr_hugepages: int = param(4, "hugepages in the pool and in the guest's memfd", bounds=(1, 8))
+    keep_ue_mapped: bool = param(True, "create the memfd with MFD_MF_KEEP_UE_MAPPED")
+    version: str = param(
+        "7.3",
+        "the kernel version whose behaviour the model reproduces",
+        choices=VERSIONS,
+        label="kernel version",
+    )
 
     def check(self) -> None:
-        if self.version not in VERSIONS:
-            raise ValueError(f"kernel version must be one of {', '.join(VERSIONS)}")
-        if self.size not in SIZES:
-            raise ValueError(f"hugepage size must be 2M or 1G, not {self.size!r}")
-        if not 1 <= self.nr_hugepages <= 8:
-            raise ValueError(f"nr_hugepages must be 1..8, not {self.nr_hugepages}")
+        """Raises ValueError naming the field and what it must be."""
+        for v in violations(self):
+            p = v.param
+            if v.rule == "choice":
+                rule = p.choices_text()
+            elif v.rule == "type":
+                rule = "an integer"
+            else:
+                lo, hi = p.bounds or (0, 0)
+                rule = f"{lo}..{hi}"
+            raise ValueError(f"{p.label or v.name} must be {rule}, not {v.value!r}")
 
     @property
     def policy(self) -> str:
@@ -77,9 +105,50 @@ class Action:
         return f"{self.op} ({self.kind}) at {where}" if self.kind else f"{self.op} at {where}"
 
 
+class ChangedCells(Sequence[tuple[int, int]]):
+    """The (folio, subpage) cells whose state changed, all of them: a stock 1 GiB hard offline
+    changes 262,144. Kept as two arrays, so its length is known at once and nothing is capped;
+    compares equal to a tuple of pairs."""
+
+    __slots__ = ("folios", "subpages")
+
+    def __init__(self, folios: np.ndarray | None = None, subpages: np.ndarray | None = None):
+        self.folios = np.zeros(0, np.int64) if folios is None else folios
+        self.subpages = np.zeros(0, np.int64) if subpages is None else subpages
+
+    def __len__(self) -> int:
+        return len(self.subpages)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[tuple[int, int], ...]: ...
+    def __getitem__(self, i: int | slice) -> tuple[int, int] | tuple[tuple[int, int], ...]:
+        if isinstance(i, slice):
+            return tuple(zip(self.folios[i].tolist(), self.subpages[i].tolist(), strict=True))
+        return int(self.folios[i]), int(self.subpages[i])
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return zip(self.folios.tolist(), self.subpages.tolist(), strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(
+                a == tuple(b) for a, b in zip(self, other, strict=True)
+            )
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ChangedCells({len(self)} cells)"
+
+
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """What one action did: the call, its outcome in words, and the world afterwards."""
+    """What one action did: the call, its outcome in words, and the world afterwards, with
+    everything a view of this step shows (the log and the signals as they were then), so going
+    back in history shows exactly that moment and nothing that came later."""
 
     action: Action
     call: str  # the syscall or kernel entry it performed, C-like
@@ -88,8 +157,11 @@ class Step:
     events: tuple[TraceEvent, ...]
     explanation: tuple[str, ...]
     snapshot: Snapshot
-    changed: tuple[tuple[int, int], ...]  # (folio, subpage) cells whose state changed
+    changed: ChangedCells  # (folio, subpage) cells whose state changed, every one
     peek: bytes | None = None  # the first bytes of the clicked subpage afterwards, if any
+    dmesg: tuple[str, ...] = ()  # the tail of the kernel log after this step
+    signals: tuple[str, ...] = ()  # the last signals the VMM had received after this step
+    stage: str | None = None  # where on the error's path this step is (plots/diagram.py KEYS)
 
 
 class Session:
@@ -111,6 +183,7 @@ class Session:
         # May raise EINVAL (the flag on a stock kernel): the caller shows it and keeps its old
         # session.
         self.fd = self.vmm.memfd_create("guest", flags)
+        self.memfd = kernel.memfds[-1]
         self.length = setup.nr_hugepages * hps
         self.vmm.ftruncate(self.fd, self.length)
         self.addr = self.vmm.mmap(self.length, PROT_READ | PROT_WRITE, MAP_SHARED, self.fd)
@@ -123,7 +196,18 @@ class Session:
             f"({setup.policy}), mapped it at {self.addr:#x} and filled it with {FILL_BYTE:#04x}.",
         )
         self.steps: list[Step] = [
-            Step(boot, "boot", None, None, tuple(kernel.trace), words, snap, ())
+            Step(
+                boot,
+                "boot",
+                None,
+                None,
+                tuple(kernel.trace),
+                words,
+                snap,
+                ChangedCells(),
+                dmesg=self._dmesg(),
+                signals=self._signals(),
+            )
         ]
 
     @classmethod
@@ -163,13 +247,45 @@ class Session:
         snap = k.snapshot()
         events = tuple(k.trace.since(seq))
         changed = _changed_cells(before, snap, events)
-        words = explain(events, access, error, self)
+        context = Context(
+            events=events,
+            access=access,
+            error=error,
+            op=action.op,
+            vmm_pid=self.vmm.pid,
+            keep_folios=frozenset(f.number for f in before.folios if f.keep_ue_mapped),
+            released=self.memfd.released,
+            software_poisoned=access is not None
+            and action.folio is not None
+            and action.subpage is not None
+            and snap.codes(action.folio)[action.subpage] == SubpageState.HWPOISON_SW,
+        )
+        words = explain(context)
         peek = None
         if action.folio is not None and action.subpage is not None:
             peek = k.peek(self.pfn(action.folio, action.subpage), 32)
-        step = Step(action, call, error, access, events, tuple(words), snap, changed, peek)
+        step = Step(
+            action,
+            call,
+            error,
+            access,
+            events,
+            tuple(words),
+            snap,
+            changed,
+            peek,
+            dmesg=self._dmesg(),
+            signals=self._signals(),
+            stage=path_stage(context),
+        )
         self.steps.append(step)
         return step
+
+    def _dmesg(self) -> tuple[str, ...]:
+        return tuple(self.kernel.trace.dmesg()[-DMESG_TAIL:])
+
+    def _signals(self) -> tuple[str, ...]:
+        return tuple(repr(x) for x in self.vmm.signals[-SIGNALS_TAIL:])
 
     def _perform(self, a: Action) -> tuple[str, Access | None]:
         k, vmm = self.kernel, self.vmm
@@ -189,10 +305,10 @@ class Session:
         pfn = self.pfn(a.folio, a.subpage)
         vaddr = self.vaddr(a.folio, a.subpage)
         if a.op == "inject":
-            if a.kind == "hardware, latent":
+            if a.kind == ErrorKind.HW_LATENT:
                 k.hw_ue(pfn, detect="latent")
                 return f"(DRAM) uncorrected error at pfn {pfn:#x}", None
-            if a.kind == "hardware, scrubbed":
+            if a.kind == ErrorKind.HW_SCRUBBED:
                 k.hw_ue(pfn, detect="scrub")
                 return f"(patrol scrub) memory_failure({pfn:#x}, 0)", None
             if vaddr is not None and vmm.alive and vmm.virt_to_pfn(vaddr) is not None:
@@ -219,16 +335,18 @@ def _not_in_guest(a: Action) -> OSError:
     )
 
 
-def _changed_cells(
-    before: Snapshot, after: Snapshot, events: Sequence[TraceEvent]
-) -> tuple[tuple[int, int], ...]:
+def _changed_cells(before: Snapshot, after: Snapshot, events: Sequence[TraceEvent]) -> ChangedCells:
     """Subpages whose state code changed, found through the folios the events touched."""
     touched = {e.folio for e in events if e.folio is not None}
-    cells: list[tuple[int, int]] = []
+    folios: list[np.ndarray] = []
+    subpages: list[np.ndarray] = []
     for number in sorted(touched):
         old, new = before.folios[number], after.folios[number]
         if old == new:
             continue
         diff = (old.codes() != new.codes()).nonzero()[0]
-        cells += [(number, int(s)) for s in diff[:4096]]
-    return tuple(cells)
+        folios.append(np.full(len(diff), number, np.int64))
+        subpages.append(diff.astype(np.int64))
+    if not subpages:
+        return ChangedCells()
+    return ChangedCells(np.concatenate(folios), np.concatenate(subpages))

@@ -11,7 +11,6 @@ mapped and loses only the 4 KiB subpage.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from ..model import (
     SigInfo,
     Snapshot,
 )
+from ..params import param, violations
 
 PATTERNS = ("uniform", "hot set", "sequential")
 POLICIES = ("stock", "keep")
@@ -46,56 +46,46 @@ COUNTERS = (  # per policy, in Workload.totals()
 )
 
 
-def _param(default: Any, doc: str, **meta: Any) -> Any:
-    """A field declared once: default, description (the UI's tooltip), bounds or choices."""
-    return dataclasses.field(default=default, metadata={"doc": doc, **meta})
-
-
 @dataclasses.dataclass(frozen=True)
 class WorkloadParams:
     """What the learner sets; checked on construction (ValueError naming the field)."""
 
-    pattern: str = _param(
+    pattern: str = param(
         "uniform",
         "where the loads go: uniform over the guest memory; 90% into a hot set at its start; "
         "or a sequential scan, one load per 4 KiB subpage in turn",
         choices=PATTERNS,
     )
-    loads_per_tick: int = _param(
+    loads_per_tick: int = param(
         10_000, "8-byte loads the guest issues per tick", bounds=(1, 100_000)
     )
-    ue_rate: float = _param(
+    ue_rate: float = param(
         0.5,
         "expected new hardware errors (UEs) per tick, Poisson-distributed, at uniformly random "
         "4 KiB subpages of the guest memory; latent until a load consumes one",
         bounds=(0.0, 50.0),
         step=0.1,
     )
-    hot_fraction: float = _param(
+    hot_fraction: float = param(
         0.01,
         'for "hot set": the fraction of the guest memory that gets 90% of the loads',
         bounds=(0.001, 1.0),
         step=0.001,
     )
-    nr_hugepages: int = _param(1, "guest memory, in 1 GiB hugepages", bounds=(1, 4))
-    seed: int = _param(0, "seeds every random draw: the same seed, the same run", bounds=(0, 2**31))
+    nr_hugepages: int = param(1, "guest memory, in 1 GiB hugepages", bounds=(1, 4))
+    seed: int = param(0, "seeds every random draw: the same seed, the same run", bounds=(0, 2**31))
 
     def __post_init__(self) -> None:
         self.check()
 
     def check(self) -> None:
         """Raises ValueError naming the field and its allowed values or range."""
-        for f in dataclasses.fields(self):
-            value, meta = getattr(self, f.name), f.metadata
-            if "choices" in meta:
-                if value not in meta["choices"]:
-                    allowed = ", ".join(repr(c) for c in meta["choices"])
-                    raise ValueError(f"{f.name}: {value!r} is not one of {allowed}")
-                continue
-            lo, hi = meta["bounds"]
-            kinds = (int, float) if isinstance(f.default, float) else (int,)
-            if isinstance(value, bool) or not isinstance(value, kinds) or not lo <= value <= hi:
-                raise ValueError(f"{f.name}: {value!r} is not a number in {lo}..{hi}")
+        for v in violations(self):
+            if v.rule == "choice":
+                allowed = ", ".join(repr(c) for c in v.param.choices or ())
+                raise ValueError(f"{v.name}: {v.value!r} is not one of {allowed}")
+            lo, hi = v.param.bounds or (0, 0)
+            raise ValueError(f"{v.name}: {v.value!r} is not a number in {lo}..{hi}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,43 +13,58 @@ from pathlib import Path
 
 import pytest
 
-from mfwidgets.conformance import harness, model_runner, normalize, scenario
+from mfwidgets.conformance import harness, keep, model_runner, normalize, scenario, stock
 from mfwidgets.conformance.harness import GUEST_SOURCE, LIBC_A
 
 S = scenario._s
 
 
 def test_scenarios_are_valid_json_data() -> None:
-    for sc in scenario.SCENARIOS:
+    for sc in stock.SCENARIOS:
         scenario.validate(sc)
         assert json.loads(json.dumps(sc)) == sc
-    text = scenario.to_guest_text(scenario.SCENARIOS)
+    text = scenario.to_guest_text(stock.SCENARIOS)
     assert text.startswith("scenario A\nhugepagesize 2097152\nmemfd_create flags=4\n")
     assert "madvise_hwpoison hugepage=0 subpage=3\n" in text
     assert "scenario A_1G\nhugepagesize 1073741824\nmemfd_create flags=2013265924\n" in text
     assert "load hugepage=0 subpage=3 byte=17 peer=1\n" in text
-    names = [sc["name"] for sc in scenario.SCENARIOS]
+    names = [sc["name"] for sc in stock.SCENARIOS]
     assert names[-5:] == ["P", "H_AO", "H_AR", "T_AR", "T_AR_1G"]  # P: last of its boot
-    assert list(scenario.boots(scenario.SCENARIOS)) == ["main", "mce", "mce2"]
+    assert list(scenario.boots(stock.SCENARIOS)) == ["main", "mce", "mce2"]
 
 
 def test_every_op_is_run_somewhere_and_documented() -> None:
-    used = {st["op"] for sc in scenario.SCENARIOS for st in sc["steps"]}
+    used = {st["op"] for sc in stock.SCENARIOS + keep.SCENARIOS for st in sc["steps"]}
     assert used == set(scenario.OPS) - {"counters"}
     doc = scenario.__doc__ or ""
     for op in scenario.OPS:
         assert f"\n{op} " in doc or f", {op}" in doc or f"\n{op}," in doc, op
 
 
+def test_keep_scenarios_run_keep_and_stock_side_by_side_in_one_boot() -> None:
+    flags = {
+        sc["name"]: sc["steps"][0]["flags"]
+        for sc in keep.SCENARIOS
+        if sc["steps"][0]["op"] == "memfd_create"
+    }
+    for base in ("K", "K_1G", "C", "C_1G"):
+        assert flags[base] == flags[f"{base}_stock"] | scenario.MFD_MF_KEEP_UE_MAPPED
+    assert list(scenario.boots(keep.SCENARIOS)) == ["keep", "keep_mce"]
+    for sc in keep.SCENARIOS:
+        scenario.validate(sc)
+    selftests = [sc["steps"][0] for sc in keep.SCENARIOS if sc["name"].startswith("SELFTEST")]
+    assert [st["pages"] for st in selftests] == [8, 1]
+
+
 def test_both_page_sizes_where_real_kernel_md_has_them() -> None:
     sizes: dict[str, set[str]] = {}
-    for sc in scenario.SCENARIOS:
+    for sc in stock.SCENARIOS:
         sizes.setdefault(sc["name"].split("_1G")[0], set()).add(sc.get("hugepagesize", "2M"))
     for name in ("A", "B", "F", "M", "Z"):
         assert sizes[name] == {"2M", "1G"}, name
-    probes = {st["flags"] & (0x3F << 26) for st in scenario.PROBES["steps"]}
+    probes = {st["flags"] & (0x3F << 26) for st in stock.PROBES["steps"]}
     assert probes == {0, scenario.MFD_HUGE_2MB, scenario.MFD_HUGE_1GB}
-    assert {st["kb"] for st in scenario.SCENARIO_P["steps"]} == set(scenario.KB.values())
+    assert {st["kb"] for st in stock.SCENARIO_P["steps"]} == set(scenario.KB.values())
 
 
 @pytest.mark.parametrize(
@@ -211,7 +226,7 @@ def test_parse_transcript_new_observables() -> None:
 
 
 def test_model_runner_a_scenario() -> None:
-    res = model_runner.run_scenario(scenario.SCENARIO_A)
+    res = model_runner.run_scenario(stock.SCENARIO_A)
     by_id = {r["id"]: r for r in res}
     assert by_id["madv"]["signals"] == [[4, 0x3000, 21]]
     assert by_id["pagemap_poisoned"]["ret"] == "none"
@@ -228,22 +243,22 @@ def test_model_runner_a_scenario() -> None:
 
 
 def test_model_runner_peer_signals_are_offsets_into_its_own_mapping() -> None:
-    res = {r["id"]: r for r in model_runner.run_scenario(scenario.scenario_b("1G"))}
+    res = {r["id"]: r for r in model_runner.run_scenario(stock.scenario_b("1G"))}
     assert res["madv"]["signals"] == [[4, 0x3000, 30], [5, 0x3000, 30, "peer"]]
-    old = {r["id"]: r for r in model_runner.run_scenario(scenario.scenario_b("2M"), "6.1")}
+    old = {r["id"]: r for r in model_runner.run_scenario(stock.scenario_b("2M"), "6.1")}
     assert old["madv"]["signals"] == [[5, 0, 21], [5, 0, 21, "peer"]]
 
 
 def test_model_runner_read_position_and_machine_checks() -> None:
-    r = {x["id"]: x for x in model_runner.run_scenario(scenario.SCENARIO_R)}
+    r = {x["id"]: x for x in model_runner.run_scenario(stock.SCENARIO_R)}
     assert r["read_into_poisoned_head"]["ret"] == "EIO"
     assert r["pos_after_eio"]["ret"] == 0x1FF000
     assert (r["read_short"]["ret"], r["read_short"]["data"]) == (0x2000, "pattern")
     assert r["pos_after_short"]["ret"] == 0x405000
-    h = {x["id"]: x for x in model_runner.run_scenario(scenario.SCENARIO_H_AO)}
+    h = {x["id"]: x for x in model_runner.run_scenario(stock.SCENARIO_H_AO)}
     assert h["srao"]["signals"] == [[5, 0x3000, 21]]
     assert h["late_load_poisoned"]["signals"] == [[4, 0x3011, 21, "peer"]]
-    h = {x["id"]: x for x in model_runner.run_scenario(scenario.SCENARIO_H_AR)}
+    h = {x["id"]: x for x in model_runner.run_scenario(stock.SCENARIO_H_AR)}
     assert h["srar"]["signals"] == [[4, 0x3000, 21]]
     assert h["srar"]["dmesg"][0] == normalize.MCE_LOGGED
     assert h["srar"]["dmesg"][1].startswith("mce: Uncorrected hardware memory error")
@@ -251,9 +266,9 @@ def test_model_runner_read_position_and_machine_checks() -> None:
 
 def test_model_runner_runs_a_boot_on_one_kernel() -> None:
     """As the guest: pool counters carry over, so P finds the pages leaked before it."""
-    main = scenario.boots(scenario.SCENARIOS)["main"]
+    main = scenario.boots(stock.SCENARIOS)["main"]
     p = model_runner.run_all(main)["P"]
-    alone = model_runner.run_scenario(scenario.SCENARIO_P)
+    alone = model_runner.run_scenario(stock.SCENARIO_P)
     assert p[2]["counters"]["2M.surplus"] == 6  # A, B, F, T and R's two leaked hugepages
     assert "2M.surplus" not in alone[2]["counters"]
     assert p[0]["ret"] < alone[0]["ret"] == scenario.BOOT_POOLS["main"]["2M"]
@@ -261,7 +276,7 @@ def test_model_runner_runs_a_boot_on_one_kernel() -> None:
 
 def test_model_runner_refuses_unmodelled_version() -> None:
     with pytest.raises(ValueError):
-        model_runner.run_scenario(scenario.SCENARIO_Z, "5.10")
+        model_runner.run_scenario(stock.SCENARIO_Z, "5.10")
 
 
 def test_kernel_sources_and_boots() -> None:

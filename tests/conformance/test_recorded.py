@@ -1,5 +1,9 @@
 """Recorded real-kernel transcripts (mfwidgets/conformance/recordings), replayed on the model.
 
+The kernels built with the keep series (``7.3+v3``: as posted; ``7.3+v3+standin``: with the
+project's stand-in for its prerequisite) run the keep scenarios (``conformance/keep.py``) and
+are replayed on a model kernel with ``supports_keep_ue_mapped=True``.
+
 Each ``<kernel>.json`` holds the scenarios as they were run (``scenario_defs``) and the
 normalized results the guest printed; ``<kernel>.serial.log.xz`` is the raw serial transcript
 (every boot of the guest, one after the other). Every scenario is replayed on a stock model
@@ -20,9 +24,18 @@ from typing import Any
 
 import pytest
 
-from mfwidgets.conformance import RECORDINGS, harness, known, model_runner, normalize, report
+from mfwidgets.conformance import (
+    RECORDINGS,
+    harness,
+    known,
+    model_runner,
+    normalize,
+    patched,
+    report,
+    scenarios_of,
+)
 from mfwidgets.conformance.known import differences, model_version
-from mfwidgets.conformance.scenario import SCENARIOS, boots
+from mfwidgets.conformance.scenario import boots
 
 DATA = RECORDINGS
 KERNELS = sorted(p.stem for p in DATA.glob("*.json"))
@@ -35,9 +48,9 @@ def load(kernel: str) -> dict[str, Any]:
 
 
 def test_every_kernel_is_recorded_with_the_current_scenarios() -> None:
-    assert sorted(harness.KERNELS) == KERNELS
+    assert sorted([*harness.KERNELS, *patched.KERNELS]) == KERNELS
     for kernel in KERNELS:
-        assert load(kernel)["scenario_defs"] == SCENARIOS, f"{kernel}: record it again"
+        assert load(kernel)["scenario_defs"] == scenarios_of(kernel), f"{kernel}: record again"
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -57,7 +70,8 @@ def test_transcript_normalizes_to_recording(kernel: str) -> None:
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_model_matches_recording(kernel: str) -> None:
     rec = load(kernel)
-    model = model_runner.run_all(rec["scenario_defs"], model_version(kernel))
+    keep = kernel in patched.KERNELS
+    model = model_runner.run_all(rec["scenario_defs"], model_version(kernel), keep)
     rows = normalize.compare(rec["scenarios"], model)
     listed = differences(kernel)
     seen = set()
@@ -96,3 +110,18 @@ def test_report_shows_the_reason_of_a_known_difference(monkeypatch: pytest.Monke
     assert known.accepted("6.1", wrong) is None
     monkeypatch.setattr(known, "VERSIONS", ("7.3", "6.12", "6.1"))
     assert known.differences("6.1") == {}  # once the model has 6.1, nothing is accepted
+
+
+@pytest.mark.parametrize("kernel", sorted(patched.KERNELS))
+def test_the_series_selftest_passed_in_the_guest_and_on_the_model(kernel: str) -> None:
+    """hugetlb-mfr 2M 8 and 1G 1: exit status 0 and "ok 1 All done" in the guest; the model,
+    running the same steps, prints the same lines."""
+    rec = load(kernel)
+    model = model_runner.run_all(rec["scenario_defs"], model_version(kernel), keep=True)
+    for name, pages in (("SELFTEST_2M", 8), ("SELFTEST_1G", 1)):
+        (real,) = rec["scenarios"][name]
+        assert real["ret"] == 0
+        assert "ok 1 All done" in real["data"]
+        assert not any(line.startswith("not ok") for line in real["data"])
+        assert sum("Received expected and correct SIGBUS" in x for x in real["data"]) == pages
+        assert model[name][0]["data"] == real["data"]

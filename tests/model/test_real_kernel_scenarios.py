@@ -1107,3 +1107,168 @@ def test_keep_latent_hw_error(size: str) -> None:
             ],
             signals={p: [AR(p, page, 12)]},
         )
+
+
+# -- a second hardware error in a kept hugepage (docs/kernel.md V4, D.5) --------------------------
+SETTINGS = pytest.mark.parametrize("setting", ["ignored", "intent"])
+NOT_RECOVERED = "mce: Memory error not recovered"
+NOT_DISSOLVED = "Memory failure: failed to dissolve hugetlb folio: -16"
+
+
+def kept_setup(setting: str) -> tuple[mf.Kernel, Setup]:
+    k = mf.Kernel({"2M": 6, "1G": 4}, supports_keep_ue_mapped=True, kept_second_error=setting)
+    return k, Setup(k, "2M", KEEP)
+
+
+def release(s: Setup, *others: mf.Process) -> None:
+    """The forks (with their fds and mappings) exit, then the last mapping and fd go: the memfd
+    is released (E11)."""
+    for p in (s.before, *others):
+        p.exit()
+    s.inj.munmap(s.base, 2 * s.hps)
+    s.inj.close(s.fd)
+
+
+def test_kept_second_error_default_and_bad_value() -> None:
+    assert mf.Kernel().kept_second_error == "ignored"
+    for bad in ("Ignored", "later", None, 1):
+        with pytest.raises(ValueError) as exc:
+            mf.Kernel(kept_second_error=bad)  # type: ignore[arg-type]
+        assert str(exc.value) == (f"kept_second_error: {bad!r} is not one of 'ignored', 'intent'")
+
+
+@SETTINGS
+def test_keep_second_scrub_error(setting: str) -> None:
+    """KH_AO: a second scrub error in a kept hugepage. "ignored" (the v3 kernel): Ignored, no
+    signal, -EBUSY, and the hugepage stays in the pool, poisoned, at release; "intent": AO at
+    the new raw page, Recovered, dissolved at release."""
+    k, s = kept_setup(setting)
+    inj, base, pfn, c = s.inj, s.base, s.pfn, s.c
+    early = inj.fork()
+    early.prctl_mce_kill("early")
+    c.expect()
+    assert k.hw_ue(pfn, detect="scrub") == 0
+    page = base + 3 * PS
+    c.expect(
+        dmesg=[MCE_LOGGED, sending(pfn, early), recovery(pfn, "huge page", "Recovered")],
+        signals={early: [AO(early, page, 12)]},
+        hc=+4,
+        total=+1,
+        recovered=+1,
+    )
+    pfn2, page2 = s.head + 127, base + 127 * PS
+    if setting == "ignored":
+        assert k.hw_ue(pfn2, detect="scrub") == -errno.EBUSY
+        c.expect(
+            dmesg=[MCE_LOGGED, recovery(pfn2, "get hwpoison page", "Ignored")],
+            hc=+4,
+            total=+1,
+            ignored=+1,
+        )
+    else:
+        assert k.hw_ue(pfn2, detect="scrub") == 0
+        c.expect(
+            dmesg=[MCE_LOGGED, sending(pfn2, early), recovery(pfn2, "huge page", "Recovered")],
+            signals={early: [AO(early, page2, 12)]},
+            hc=+4,
+            total=+1,
+            recovered=+1,
+        )
+    release(s, early)
+    if setting == "ignored":  # hugepage 1 freed; hugepage 0 back on the free list, poisoned
+        c.expect(dmesg=[NOT_DISSOLVED], free=+2)
+        folio = k.folio_of_pfn(pfn)
+        assert folio is not None
+        assert k.snapshot().folios[folio.number].state.label == "free, poisoned"
+    else:  # hugepage 1 freed; hugepage 0 dissolved
+        c.expect(nr=-1, free=+1)
+
+
+@SETTINGS
+def test_keep_second_load_error(setting: str) -> None:
+    """KH_AR: a second data-load error in a kept hugepage. "ignored" (the v3 kernel):
+    Ignored, then "Memory error not recovered" and a SIGBUS with si_code SI_KERNEL, no address
+    and lsb 0; "intent": AR at the new raw page, lsb 12. The first page again is the already
+    poisoned path either way; MADV_HWPOISON (which brings its own reference) is handled as a
+    new error either way; corrupt-pfn (no reference) is Ignored like a machine check."""
+    k, s = kept_setup(setting)
+    base, pfn, c = s.base, s.pfn, s.c
+    consumer = s.before
+    page = base + 3 * PS
+    assert k.hw_ue(pfn, detect="latent") == 0
+    assert consumer.load(page + 7, 1) == mf.Access(False, None, AR(consumer, page, 12))
+    c.expect(
+        dmesg=[MCE_LOGGED, mce_user(pfn), sending(pfn, consumer),
+               recovery(pfn, "huge page", "Recovered")],
+        signals={consumer: [AR(consumer, page, 12)]},
+        hc=+4,
+        total=+1,
+        recovered=+1,
+    )  # fmt: skip
+    pfn2, page2 = s.head + 127, base + 127 * PS
+    assert k.hw_ue(pfn2, detect="latent") == 0
+    acc = consumer.load(page2 + 7, 1)
+    if setting == "ignored":
+        lost = mf.SigInfo(mf.SIGBUS, mf.BusCode.SI_KERNEL, 0, 0, consumer.pid)
+        assert (lost.si_code, lost.si_addr, lost.si_addr_lsb) == (0x80, 0, 0)
+        assert acc == mf.Access(False, None, lost)
+        c.expect(
+            dmesg=[MCE_LOGGED, mce_user(pfn2),
+                   recovery(pfn2, "get hwpoison page", "Ignored"), NOT_RECOVERED],
+            signals={consumer: [lost]},
+            hc=+4,
+            total=+1,
+            ignored=+1,
+        )  # fmt: skip
+    else:
+        assert acc == mf.Access(False, None, AR(consumer, page2, 12))
+        c.expect(
+            dmesg=[MCE_LOGGED, mce_user(pfn2), sending(pfn2, consumer),
+                   recovery(pfn2, "huge page", "Recovered")],
+            signals={consumer: [AR(consumer, page2, 12)]},
+            hc=+4,
+            total=+1,
+            recovered=+1,
+        )  # fmt: skip
+    # the first page again: already poisoned, AR lsb 12, nothing counted
+    assert consumer.load(page + 7, 1) == mf.Access(False, None, AR(consumer, page, 12))
+    c.expect(
+        dmesg=[MCE_LOGGED, mce_user(pfn), sending(pfn, consumer),
+               recovery(pfn, "already poisoned page", "Failed")],
+        signals={consumer: [AR(consumer, page, 12)]},
+    )  # fmt: skip
+    # MADV_HWPOISON of a third page: a new error with its own reference, in both settings
+    inj, pfn3, page3 = s.inj, s.head + 200, base + 200 * PS
+    assert inj.madvise(page3, PS, mf.MADV_HWPOISON) == 0
+    c.expect(
+        dmesg=[madv_line(pfn3, page3), sending(pfn3, inj),
+               recovery(pfn3, "huge page", "Recovered")],
+        signals={inj: [AR(inj, page3, 12)]},
+        hc=+4,
+        total=+1,
+        recovered=+1,
+    )  # fmt: skip
+    pfn4 = s.head + 300
+    if setting == "ignored":
+        with pytest.raises(OSError) as exc:
+            k.corrupt_pfn(pfn4)
+        assert exc.value.errno == errno.EBUSY
+        c.expect(
+            dmesg=[corrupt_line(pfn4), recovery(pfn4, "get hwpoison page", "Ignored")],
+            hc=+4,
+            total=+1,
+            ignored=+1,
+        )
+    else:
+        assert k.corrupt_pfn(pfn4) == 0
+        c.expect(
+            dmesg=[corrupt_line(pfn4), recovery(pfn4, "huge page", "Recovered")],
+            hc=+4,
+            total=+1,
+            recovered=+1,
+        )
+    release(s)
+    if setting == "ignored":
+        c.expect(dmesg=[NOT_DISSOLVED], free=+2)
+    else:
+        c.expect(nr=-1, free=+1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mfwidgets as mf
 from mfwidgets.plots import CountersPanel
+from mfwidgets.plots.counters import counters_html
 
 
 def test_panel_shows_exact_meminfo_hstate_and_node_counters(mixed) -> None:
@@ -43,3 +44,14 @@ def test_panel_theme_switches_both_ways() -> None:
     assert panel.div.styles["background-color"] == "#15171A"
     panel.set_theme("light")
     assert panel.div.styles["background-color"] == "#FFFFFF"
+
+
+def test_a_pool_of_another_size_gets_a_note_under_meminfo() -> None:
+    one_gig = counters_html(mf.Kernel(hugepages={"1G": 2}).snapshot(), [], [])
+    assert (
+        "HugePages_* count only the default size (2048 kB); the 1G pool is in "
+        "/sys/kernel/mm/hugepages/." in one_gig
+    )
+    assert "count only the default size" not in counters_html(
+        mf.Kernel(hugepages={"2M": 2}).snapshot(), [], []
+    )

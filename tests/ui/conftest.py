@@ -69,6 +69,10 @@ NOTEBOOK_RUN_TIMEOUT_S = 120
 # Console errors that JupyterLab itself emits on a healthy start; anything else fails a test.
 BENIGN_CONSOLE = [
     re.compile(r"Failed to load resource: the server responded with a status of 404 .*favicon"),
+    # The static site's build tools (the `lite` extra, part of `ui`) install JupyterLite's kernel
+    # extension into this environment; outside a JupyterLite site it finds no @jupyterlite/server
+    # and logs this once, harmlessly (docs/lite.md says so to teachers).
+    re.compile(r"Shared module @jupyterlite/server doesn't exist in shared scope default"),
 ]
 
 
@@ -312,6 +316,8 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     base = tmp_path_factory.mktemp("lab")
     root = base / "root"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # The notebooks' ../docs/ links: Jupyter resolves ".." at the server root to the root itself.
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("notebooks"))
     dirs = {
         name: base / name
         for name in ("config", "runtime", "data", "settings", "workspaces", "ipython")
@@ -447,6 +453,8 @@ def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServ
     base = tmp_path_factory.mktemp("voila")
     root = base / "root"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # The notebooks' ../docs/ links: Jupyter resolves ".." at the server root to the root itself.
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("notebooks"))
     dirs = {name: base / name for name in ("config", "runtime", "data", "ipython", "connections")}
     for d in dirs.values():
         d.mkdir()
@@ -528,7 +536,9 @@ def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServ
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
+    """One Playwright for the whole session: a second sync_playwright() in the same process
+    fails ("Sync API inside the asyncio loop"), so every browser fixture launches from this."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing")
     try:
@@ -536,11 +546,16 @@ def browser() -> Iterator[Any]:
     except ImportError:
         _unavailable("playwright is not installed (pip install -e '.[ui]')")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture

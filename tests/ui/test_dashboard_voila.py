@@ -92,7 +92,7 @@ def _largest_canvas_box(page: Any) -> dict[str, float]:
 def test_dashboard_renders_under_voila_and_a_click_reaches_python(
     page: Any, page_log: Any, voila_server: Any
 ) -> None:
-    page.set_viewport_size({"width": 1400, "height": 1400})
+    page.set_viewport_size({"width": 1280, "height": 1400})
     page.goto(voila_server.url, wait_until="domcontentloaded")
     _wait_rendered(page)
     _assert_healthy(page, page_log)
@@ -113,6 +113,13 @@ def test_dashboard_renders_under_voila_and_a_click_reaches_python(
             break
         page.wait_for_timeout(200)
     assert after != before, "a click on the heatmap changed nothing in the page"
+    # At a 1280 px window nothing sticks out sideways.
+    wide = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.jp-OutputArea-output *'))
+             .filter(el => el.getBoundingClientRect().right > window.innerWidth + 2)
+             .map(el => el.tagName + '.' + el.className).slice(0, 5)"""
+    )
+    assert wide == [], f"wider than the window at 1280 px: {wide}"
     page.mouse.move(1, 1)  # no hover tooltip in the screenshot
     page.wait_for_timeout(800)
     _assert_healthy(page, page_log)
@@ -123,7 +130,7 @@ def test_dashboard_renders_under_voila_and_a_click_reaches_python(
         """() => Math.max(...Array.from(document.querySelectorAll('body, body *'))
              .map(el => el.scrollHeight))"""
     )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 8000)})
+    page.set_viewport_size({"width": 1280, "height": min(int(height) + 40, 8000)})
     page.wait_for_timeout(800)
     _assert_healthy(page, page_log)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -7,7 +7,7 @@ import pytest
 import mfwidgets as mf
 from mfwidgets.model import errno
 from mfwidgets.widgets import Action, Session, Setup
-from mfwidgets.widgets.parts import counter_changes
+from mfwidgets.widgets.parts import counter_changes, step_html
 
 
 def keep_session(**kw: object) -> Session:
@@ -162,7 +162,7 @@ def test_explorer_buttons_and_load_mode() -> None:
         repr(step.access.signal)
         == f"SIGBUS BUS_MCEERR_AR addr={ex.session.addr + 7 * 4096:#x} lsb=12"
     )  # type: ignore[union-attr]
-    assert "(no data" in ex._bytes.value  # the hardware error destroyed those bytes
+    assert "(nothing read: this access raised SIGBUS)" in ex._bytes.value
     ex._buttons[2].click()  # ftruncate(0)
     assert ex.kernel.hstate("1G").nr_hugepages == 1
 
@@ -173,3 +173,97 @@ def test_invalid_setup_is_a_clear_error() -> None:
     with pytest.raises(OSError) as e:
         mf.Explorer(series=False, keep_ue_mapped=True)
     assert e.value.errno == errno.EINVAL
+
+
+def test_a_stock_1g_hard_offline_counts_every_changed_subpage() -> None:
+    # Regression: the count was capped at 4096 cells per hugepage.
+    s = keep_session(series=False, keep_ue_mapped=False, size="1G", nr_hugepages=1)
+    step = s.apply(Action("inject", 0, 5, "software"))
+    assert len(step.changed) == 262_144  # every 4 KiB subpage of the 1 GiB hugepage
+    assert step.changed[0] == (0, 0) and step.changed[-1] == (0, 262_143)
+    assert "262144 subpages changed state" in step_html(step, s.steps[0], 1, 1)
+
+
+def test_stepping_back_to_the_boot_shows_no_signal_from_later_steps() -> None:
+    # Regression: the counters panel read the signals from the live kernel, so step 0 showed a
+    # SIGBUS that had not been sent yet.
+    ex = mf.Explorer(series=False, keep_ue_mapped=False)
+    ex.click(ex.folio, 3)  # software injection: stock hard offline, SIGBUS lsb 21
+    sigbus = f"SIGBUS BUS_MCEERR_AR addr={ex.session.addr + 3 * 4096:#x} lsb=21"
+    assert sigbus in ex._counters.div.text and "Memory failure" in ex._counters.div.text
+    ex._history.move(0)
+    assert "SIGBUS" not in ex._counters.div.text
+    assert "Memory failure" not in ex._counters.div.text  # nor the later log lines
+    ex._history.move(1)
+    assert sigbus in ex._counters.div.text
+
+
+def test_a_load_of_a_software_poisoned_page_under_the_flag_says_why_it_worked() -> None:
+    s = keep_session()
+    s.apply(Action("inject", 0, 37, "software"))
+    step = s.apply(Action("load", 0, 37))
+    assert step.access is not None and step.access.ok
+    assert not any("healthy memory" in t for t in step.explanation)
+    assert any(
+        "a software injection marks the page but leaves its data intact" in t
+        and "A real uncorrected error here would have destroyed the data and raised SIGBUS" in t
+        for t in step.explanation
+    )
+    healthy = s.apply(Action("load", 0, 38))
+    assert healthy.explanation[-1].endswith("healthy memory, no signal.")
+
+
+def test_the_byte_dump_of_a_failed_load_shows_nothing_read() -> None:
+    from mfwidgets.widgets.parts import bytes_html
+
+    s = keep_session(series=False, keep_ue_mapped=False)
+    s.apply(Action("inject", 1, 0, "software"))
+    failed = s.apply(Action("load", 1, 400))
+    assert failed.peek == b"\x5a" * 32  # the frame still holds the bytes (stock, software)...
+    html = bytes_html(failed)
+    assert "(nothing read: this access raised SIGBUS)" in html and "5a 5a" not in html
+    ok = s.apply(Action("load", 0, 3))
+    assert "5a 5a 5a" in bytes_html(ok)
+
+
+@pytest.mark.parametrize(
+    ("setup", "actions", "stage"),
+    [
+        ({}, [Action("inject", 0, 3, "software")], "keep"),
+        ({"series": False, "keep_ue_mapped": False}, [Action("inject", 0, 3, "software")], "stock"),
+        ({}, [Action("inject", 0, 3, "hardware, latent")], "error"),
+        ({}, [Action("inject", 0, 3, "software"), Action("ftruncate(0)")], "keep_release"),
+        (
+            {"series": False, "keep_ue_mapped": False},
+            [Action("inject", 0, 3, "software"), Action("close"), Action("munmap")],
+            "stock_release",
+        ),
+        ({}, [Action("load", 0, 3)], None),
+    ],
+)
+def test_each_step_knows_where_it_is_on_the_errors_path(
+    setup: dict[str, object], actions: list[Action], stage: str | None
+) -> None:
+    s = keep_session(**setup)
+    for action in actions:
+        step = s.apply(action)
+    assert step.stage == stage
+
+
+def test_the_explorer_highlights_the_step_on_the_path_diagram() -> None:
+    ex = mf.Explorer(size="2M", nr_hugepages=2)
+    assert 'stroke-width="5"' not in ex._path.value  # the boot: nothing highlighted
+    ex.click(ex.folio, 3)
+    assert ex._path.value == mf.plots.diagram.error_path_svg("keep")
+    ex._history.move(0)
+    assert 'stroke-width="5"' not in ex._path.value
+
+
+def test_the_step_text_names_the_event_numbers_the_tooltips_show() -> None:
+    s = keep_session()
+    step = s.apply(Action("inject", 0, 37, "software"))
+    seqs = [e.seq for e in step.events]
+    html = step_html(step, s.steps[0], 1, 1)
+    assert f"<b>Step 1 of 1</b> (events #{min(seqs)}–#{max(seqs)}):" in html
+    view = step.snapshot.folios[0]
+    assert view.last_event[37].startswith(f"#{max(e.seq for e in step.events if e.subpage == 37)} ")

@@ -15,6 +15,7 @@
  *   @@HEAD <hugepage> <pfn>     head pfns of the mapping, after each fill
  *   @@MAP <n> <base> <length> [who=peer]
  *   @@KMSG <n> <kernel log text>
+ *   @@OUT <n> <line>            a line the selftest printed (step "selftest")
  *   @@MCE-INJECT <n> srao|srar cpu=<c> addr=<guest-physical address>
  *                               (the host raises that machine check through the qemu monitor)
  *   @@END <name>
@@ -26,7 +27,9 @@
  * offsets are into its own mapping that holds the address.
  *
  * Only the stock kernel surface is used (MFD_MF_KEEP_UE_MAPPED appears only as a flag probed by
- * memfd_create, which a scenario may ask for). It refuses to run unless it is PID 1 or the
+ * memfd_create, which a scenario may ask for). On a kernel built with the keep series the
+ * initramfs also holds the series' selftest as /hugetlb-mfr (step "selftest") and a static
+ * busybox as /bin/sh and /bin/cat (the selftest reads nr_hugepages through popen("cat ...")). It refuses to run unless it is PID 1 or the
  * environment has HWP_ORACLE_I_AM_A_GUEST set: it injects memory errors into the machine it
  * runs on. Build: gcc -O1 -Wall -static -o init probe.c
  */
@@ -79,6 +82,7 @@
 #define MAXSIG 16
 #define MAXMAP 8
 #define MCE_WAIT_MS 30000
+#define ANON_FIND_MB 512
 
 static unsigned long hps = 2UL << 20; /* hugepage size of the scenario */
 static unsigned long stride = 8;      /* the fill writes one u64 every stride bytes */
@@ -568,11 +572,13 @@ static void mce_srar(unsigned long off, unsigned long paddr)
 		result("mce_srar", -1, errno);
 		return;
 	}
+	/* a kernel without ACPI brings up one CPU only: then both share CPU 0 */
+	int cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
 	pin_to_cpu(0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(ready[0]);
-		pin_to_cpu(1);
+		pin_to_cpu(cpu);
 		nsig = 0;
 		in_access = 1;
 		if (sigsetjmp(jb, 1) == 0) {
@@ -593,7 +599,7 @@ static void mce_srar(unsigned long off, unsigned long paddr)
 		;
 	close(ready[0]);
 	sleep_ms(200); /* let it run in user mode alone on CPU 1 */
-	out("@@MCE-INJECT %d srar cpu=1 addr=%#lx\n", step, paddr);
+	out("@@MCE-INJECT %d srar cpu=%d addr=%#lx\n", step, cpu, paddr);
 	long t = 0;
 	int st;
 	while (waitpid(pid, &st, WNOHANG) == 0 && t < MCE_WAIT_MS) {
@@ -607,6 +613,93 @@ static void mce_srar(unsigned long off, unsigned long paddr)
 	} else {
 		result("mce_srar", 0, 0);
 	}
+}
+
+/* the series' selftest: /hugetlb-mfr <2M|1G> <pages> in a child; its output as @@OUT lines,
+ * the step's ret its exit status */
+static void selftest(long pages)
+{
+	int p[2];
+	if (pipe(p)) {
+		result("selftest", -1, errno);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char n[16];
+		snprintf(n, sizeof(n), "%ld", pages);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		setenv("PATH", "/bin", 1);
+		execl("/hugetlb-mfr", "hugetlb-mfr", hps >= (1UL << 30) ? "1G" : "2M", n, NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char line[512];
+	while (read_line(p[0], line, sizeof(line)) >= 0)
+		out("@@OUT %d %s\n", step, line);
+	close(p[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	result("selftest", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), 0);
+}
+
+/* Is a raw page of the scenario's memfd (pfn as recorded by the last fill) handed to a new
+ * process? A child maps ANON_FIND_MB of anonymous memory, touches every page and looks each
+ * up in /proc/self/pagemap: ret 1 and the byte loaded from it (@@DATA) if it got that pfn. */
+static void anon_find(unsigned long pfn)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		unsigned long len = ANON_FIND_MB << 20;
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			result("anon_find", -1, errno);
+			_exit(0);
+		}
+		add_map(p, len);
+		for (unsigned long off = 0; off < len; off += PS)
+			p[off] = 1;
+		int f = open("/proc/self/pagemap", O_RDONLY);
+		static uint64_t e[512];
+		for (unsigned long off = 0; f >= 0 && off < len; off += 512 * PS) {
+			if (pread(f, e, sizeof(e), ((uintptr_t)(p + off) / PS) * 8) != sizeof(e))
+				break;
+			for (int i = 0; i < 512; i++)
+				if ((e[i] >> 63) && (e[i] & ((1ULL << 55) - 1)) == pfn) {
+					result("anon_find", 1, 0);
+					access_here(off + i * PS, 0);
+					print_sigs();
+					_exit(0);
+				}
+		}
+		result("anon_find", 0, 0);
+		print_sigs();
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+/* MADV_HWPOISON of one ordinary (anonymous, not hugetlb) page, in a child */
+static void anon_hwpoison(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *p = mmap(NULL, PS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			result("anon_hwpoison", -1, errno);
+			_exit(0);
+		}
+		add_map(p, PS);
+		p[0] = 1;
+		long ret = madvise(p, PS, MADV_HWPOISON);
+		result("anon_hwpoison", ret, errno);
+		print_sigs();
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
 }
 
 static void run_step(char *line)
@@ -716,6 +809,12 @@ static void run_step(char *line)
 		snprintf(s, sizeof(s), "%ld\n", arg(line, "count", 0));
 		int r = write_str(path, s);
 		result(op, r < 0 ? -1 : 0, -r);
+	} else if (!strcmp(op, "selftest")) {
+		selftest(arg(line, "pages", 1));
+	} else if (!strcmp(op, "anon_find")) {
+		anon_find(heads[h] + sub);
+	} else if (!strcmp(op, "anon_hwpoison")) {
+		anon_hwpoison();
 	} else if (!strcmp(op, "counters")) {
 		result(op, 0, 0);
 	} else {
@@ -753,8 +852,9 @@ static void setup(void)
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	/* a stock kernel has hwpoison-inject as a module; a kernel built here has it built in */
 	int m = open("/hwpoison-inject.ko", O_RDONLY | O_CLOEXEC);
-	if (m < 0 || syscall(SYS_finit_module, m, "", 0) != 0)
+	if (m >= 0 && syscall(SYS_finit_module, m, "", 0) != 0)
 		out("@@WARN finit_module(hwpoison-inject): %s\n", ename(errno));
 	if (m >= 0)
 		close(m);
