@@ -45,6 +45,9 @@ from typing import Any
 import nbformat
 import pytest
 
+# JavaScript that finds a notebook panel and waits for an idle kernel (shared with lite).
+from .lite_site import JS_FIND_PANEL, JS_WAIT_IDLE
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 # Debian's chromium; MFW_CHROMIUM overrides it (e.g. to check the skip/fail path).
@@ -115,47 +118,10 @@ def _code_notebook(cells: list[str]) -> nbformat.NotebookNode:
     return nb
 
 
-_JS_FIND_PANEL = """
-const findPanel = async (name, timeoutMs) => {
-  const app = window.jupyterapp;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const panel = Array.from(app.shell.widgets('main'))
-      .find(w => w.context && w.context.path === name && w.content && w.content.widgets);
-    if (panel) return panel;
-    if (Date.now() > deadline) throw new Error('no notebook panel for ' + name);
-    await new Promise(r => setTimeout(r, 100));
-  }
-};
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-"""
-
-# Wait until the notebook's kernel is really idle: a UI that merely looks idle executes nothing.
-_JS_WAIT_IDLE = (
-    "async ([name, timeoutMs]) => {"
-    + _JS_FIND_PANEL
-    + """
-  const panel = await findPanel(name, timeoutMs);
-  const deadline = Date.now() + timeoutMs;
-  await panel.context.ready;
-  await panel.sessionContext.ready;
-  for (;;) {
-    const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
-    if (kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected') break;
-    if (Date.now() > deadline) {
-      throw new Error('kernel not idle: ' + (kernel ? kernel.status : 'no kernel'));
-    }
-    await sleep(100);
-  }
-  window.jupyterapp.shell.activateById(panel.id);
-  return panel.sessionContext.session.kernel.name;
-}"""
-)
-
 # One poll of the run state: counts, and the first error output if any cell raised.
 _JS_RUN_STATE = (
     "async ([name]) => {"
-    + _JS_FIND_PANEL
+    + JS_FIND_PANEL
     + """
   const panel = await findPanel(name, 5000);
   const code = panel.content.widgets.filter(c => c.model.type === 'code');
@@ -175,7 +141,7 @@ _JS_RUN_STATE = (
 
 _JS_KERNEL_EVAL = (
     "async ([name, code]) => {"
-    + _JS_FIND_PANEL
+    + JS_FIND_PANEL
     + """
   const panel = await findPanel(name, 5000);
   const kernel = panel.sessionContext.session.kernel;
@@ -260,7 +226,7 @@ class LabServer:
         page.goto(f"{self.url}/lab/tree/{name}?token={self.token}", wait_until="domcontentloaded")
         page.wait_for_function("() => !!window.jupyterapp", timeout=timeout_s * 1000)
         page.wait_for_selector(".jp-Notebook", state="attached", timeout=timeout_s * 1000)
-        return str(page.evaluate(_JS_WAIT_IDLE, [name, timeout_s * 1000]))
+        return str(page.evaluate(JS_WAIT_IDLE, [name, timeout_s * 1000]))
 
     def run_notebook(
         self, page: Any, name: str, timeout_s: float = NOTEBOOK_RUN_TIMEOUT_S

@@ -39,7 +39,9 @@ CHROMIUM_ARGS = [
 KERNEL_TIMEOUT_S = 90
 RUN_TIMEOUT_S = 240
 
-_JS_FIND_PANEL = """
+#: JavaScript shared with conftest.py's JupyterLab tests: find a notebook panel (the app may
+#: not exist yet while JupyterLite loads), and wait until its kernel is really idle.
+JS_FIND_PANEL = """
 const findPanel = async (name, timeoutMs) => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -56,7 +58,7 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 JS_WAIT_IDLE = (
     "async ([name, timeoutMs]) => {"
-    + _JS_FIND_PANEL
+    + JS_FIND_PANEL
     + """
   const panel = await findPanel(name, timeoutMs);
   const deadline = Date.now() + timeoutMs;
@@ -77,7 +79,7 @@ JS_WAIT_IDLE = (
 
 JS_RUN_STATE = (
     "async ([name]) => {"
-    + _JS_FIND_PANEL
+    + JS_FIND_PANEL
     + """
   const panel = await findPanel(name, 5000);
   const code = panel.content.widgets.filter(c => c.model.type === 'code');
@@ -95,7 +97,7 @@ JS_RUN_STATE = (
 
 JS_KERNEL_EVAL = (
     "async ([name, code]) => {"
-    + _JS_FIND_PANEL
+    + JS_FIND_PANEL
     + """
   const panel = await findPanel(name, 5000);
   const kernel = panel.sessionContext.session.kernel;
