@@ -58,7 +58,7 @@ What it does on the host:
   ``/scenarios.txt``);
 - ``qemu-system-x86_64 -accel tcg,thread=single -smp 2 -display none -serial stdio
   -monitor unix:...`` with the CPU, memory and command line of each boot
-  (``harness.BOOTS``, ``harness.kernel_cmdline()``), one qemu at a time.
+  (``qemu.BOOTS``, ``qemu.kernel_cmdline()``), one qemu at a time.
 
 ``7.3+v3`` and ``7.3+v3+standin`` are not Debian binaries: ``patched.py`` builds them from
 Debian's ``linux-source-7.3`` with the project's port of the keep series (``v3/patches/``) and

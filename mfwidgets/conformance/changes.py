@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import known, load_recording, model_runner, recorded_kernels, views
+from . import check_views, known, load_recording, model_runner, recorded_kernels, views
 from .normalize import OBSERVABLES, StepResult, compare
 from .scenario import step_id
 from .views import call
@@ -330,13 +330,13 @@ class Conformance:
 
     def mismatches(self) -> views.Rendered:
         """Every observable the model did not reproduce, real and model values side by side."""
-        return views.mismatches(self, _TITLES)
+        return check_views.mismatches(self, _TITLES)
 
     def _repr_html_(self) -> str:
-        return views.counts(self).html
+        return check_views.counts(self).html
 
     def __repr__(self) -> str:
-        return views.counts(self).text
+        return check_views.counts(self).text
 
 
 def conformance(kernels: Sequence[str] | None = None) -> Conformance:
@@ -370,4 +370,4 @@ def side_by_side(kernel: str, scenario: str) -> views.Rendered:
         for m in check.mismatches
         if m.difference.scenario == scenario
     }
-    return views.steps(check, defs[scenario], rec["scenarios"][scenario], model, explained)
+    return check_views.steps(check, defs[scenario], rec["scenarios"][scenario], model, explained)

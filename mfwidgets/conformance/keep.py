@@ -14,23 +14,18 @@ from __future__ import annotations
 
 from .scenario import (
     HPS,
-    MFD_HUGETLB,
     MFD_MF_KEEP_UE_MAPPED,
     PR_MCE_KILL_EARLY,
     PS,
     SEEK_CUR,
     Scenario,
-    _hugetlb,
+    _memfd,
     _s,
 )
 
 #: the two raw pages poisoned in hugepage 0, per page size (the selftest's offsets)
 FIRST = {"2M": 65, "1G": 2049}
 SECOND = {"2M": 127, "1G": 4095}
-
-
-def _flags(size: str, keep: bool) -> int:
-    return _hugetlb(size) | (MFD_MF_KEEP_UE_MAPPED if keep else 0)
 
 
 def _name(base: str, size: str, keep: bool) -> str:
@@ -61,10 +56,7 @@ def scenario_k(size: str, keep: bool) -> Scenario:
         "hugepagesize": size,
         "boot": "keep",
         "steps": [
-            _s("memfd_create", flags=_flags(size, keep)),
-            _s("ftruncate", hugepages=2),
-            _s("mmap", hugepages=2),
-            _s("fill"),
+            *_memfd(size, 2, MFD_MF_KEEP_UE_MAPPED if keep else 0),
             _s("fork", "fork_before"),
             _s("madvise_hwpoison", "madv", hugepage=0, subpage=sub),
             _s("pagemap", "pagemap_poisoned", hugepage=0, subpage=sub),
@@ -107,10 +99,7 @@ def scenario_c(size: str, keep: bool) -> Scenario:
         "hugepagesize": size,
         "boot": "keep",
         "steps": [
-            _s("memfd_create", flags=_flags(size, keep)),
-            _s("ftruncate", hugepages=1),
-            _s("mmap", hugepages=1),
-            _s("fill"),
+            *_memfd(size, 1, MFD_MF_KEEP_UE_MAPPED if keep else 0),
             _s("madvise_hwpoison", "madv", hugepage=0, subpage=sub),
             _s("close", "close_mapped"),
             _s("load", "load_poisoned", hugepage=0, subpage=sub, byte=7),
@@ -137,10 +126,7 @@ SCENARIO_KH_AO: Scenario = {
     "hugepagesize": "2M",
     "boot": "keep_mce",
     "steps": [
-        _s("memfd_create", flags=MFD_HUGETLB | MFD_MF_KEEP_UE_MAPPED),
-        _s("ftruncate", hugepages=1),
-        _s("mmap", hugepages=1),
-        _s("fill"),
+        *_memfd("2M", 1, MFD_MF_KEEP_UE_MAPPED),
         _s("fork", "fork_late"),
         _s("load", "late_touch", hugepage=0, subpage=0, byte=7, peer=1),
         _s("prctl_mce_kill", "early", policy=PR_MCE_KILL_EARLY),
@@ -162,10 +148,7 @@ SCENARIO_KH_AR: Scenario = {
     "hugepagesize": "2M",
     "boot": "keep_mce",
     "steps": [
-        _s("memfd_create", flags=MFD_HUGETLB | MFD_MF_KEEP_UE_MAPPED),
-        _s("ftruncate", hugepages=1),
-        _s("mmap", hugepages=1),
-        _s("fill"),
+        *_memfd("2M", 1, MFD_MF_KEEP_UE_MAPPED),
         _s("fork", "fork_other"),
         _s("load", "other_touch", hugepage=0, subpage=0, byte=7, peer=1),
         _s("mce_srar", "srar", hugepage=0, subpage=65, byte=7),

@@ -246,6 +246,17 @@ def _hugetlb(size: str) -> int:
     return MFD_HUGETLB if size == "2M" else MFD_HUGETLB | MFD_HUGE_1GB
 
 
+def _memfd(size: str, hugepages: int, flags: int = 0) -> list[Step]:
+    """The steps that start most scenarios: a hugetlb memfd of ``size`` (with ``flags`` too),
+    ``hugepages`` of them allocated, mapped and filled."""
+    return [
+        _s("memfd_create", flags=_hugetlb(size) | flags),
+        _s("ftruncate", hugepages=hugepages),
+        _s("mmap", hugepages=hugepages),
+        _s("fill"),
+    ]
+
+
 def boots(scenarios: list[Scenario]) -> dict[str, list[Scenario]]:
     """The scenarios of each boot, in order (a boot with no scenario is left out)."""
     out: dict[str, list[Scenario]] = {}

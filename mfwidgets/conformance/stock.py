@@ -23,21 +23,13 @@ from .scenario import (
     Scenario,
     Step,
     _hugetlb,
+    _memfd,
     _s,
 )
 
 
 def _name(base: str, size: str) -> str:
     return base if size == "2M" else f"{base}_{size}"
-
-
-def _memfd(size: str, hugepages: int) -> list[Step]:
-    return [
-        _s("memfd_create", flags=_hugetlb(size)),
-        _s("ftruncate", hugepages=hugepages),
-        _s("mmap", hugepages=hugepages),
-        _s("fill"),
-    ]
 
 
 # Bytes looked at: 7 is the top byte of a fill word (0x5A), so it tells the fill from zeros;

@@ -132,7 +132,7 @@ def test_the_model_of_7_3_differs_from_6_1_exactly_where_real_6_12_does(
     assert keys == set(DIFF_6_1_TO_6_12)
     assert {m.explained_by for m in old} == {"7.3"}
     assert {(m.kernel, m.model_version) for m in old} == {("6.1", "7.3")}
-    text = changes.views.counts(changes.Conformance((check,), {})).text
+    text = changes.check_views.counts(changes.Conformance((check,), {})).text
     assert "7.3 (the model has no 6.1)" in text
     assert "the kernel changed there" in text
 
@@ -251,5 +251,5 @@ def test_values_are_described_in_words_and_escaped_in_html() -> None:
     ]
     assert d("pread", "data", "pattern") == ["the bytes written (intact)"]
     assert d("memfd_create", "ret", "fd") == ["a new fd"]
-    html = changes.views._value("x", "dmesg", ["<b>"], [])
+    html = changes.views.value_html("x", "dmesg", ["<b>"], [])
     assert "&lt;b&gt;" in html and "<b>&lt;b&gt;</b>" in html

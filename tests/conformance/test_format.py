@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mfwidgets.conformance import harness, keep, model_runner, normalize, scenario, stock
+from mfwidgets.conformance import harness, keep, model_runner, normalize, qemu, scenario, stock
 from mfwidgets.conformance.harness import GUEST_SOURCE, LIBC_A
 
 S = scenario._s
@@ -285,21 +285,19 @@ def test_kernel_sources_and_boots() -> None:
     assert src.regex(0) == r"^linux-binary-(7\.3\.[0-9]+\+deb13-amd64)$"
     assert src.regex(1) == r"^linux-modules-(7\.3\.[0-9]+\+deb13-amd64)$"
     assert harness.KERNELS["6.1"].regex() == r"^linux-image-(6\.1\.0-[0-9]+-amd64)-unsigned$"
-    assert harness.kernel_cmdline("main") == (
+    assert qemu.kernel_cmdline("main") == (
         "console=ttyS0 panic=-1 hugepagesz=2M hugepages=24 hugepagesz=1G hugepages=6"
     )
-    assert harness.kernel_cmdline("mce").endswith(
-        "hugepages=16 nohz_full=1 irqaffinity=0 isolcpus=1"
-    )
-    assert harness.BOOTS["mce"].cpu == "Skylake-Server"
+    assert qemu.kernel_cmdline("mce").endswith("hugepages=16 nohz_full=1 irqaffinity=0 isolcpus=1")
+    assert qemu.BOOTS["mce"].cpu == "Skylake-Server"
 
 
 def test_mce_command_has_the_register_values_of_real_kernel_md() -> None:
-    srao = harness._mce_command("x@@MCE-INJECT 7 srao cpu=0 addr=0x1c03000\r")
+    srao = qemu.mce_command("x@@MCE-INJECT 7 srao cpu=0 addr=0x1c03000\r")
     assert srao == "mce -b 0 2 0xbd000000000000c0 0x5 0x1c03000 0x8c"
-    srar = harness._mce_command("@@MCE-INJECT 6 srar cpu=1 addr=0x2203000")
+    srar = qemu.mce_command("@@MCE-INJECT 6 srar cpu=1 addr=0x2203000")
     assert srar == "mce -b 1 2 0xbd80000000000134 0x7 0x2203000 0x8c"
-    assert harness._mce_command("@@STEP 6 mce_srar ret=0") is None
+    assert qemu.mce_command("@@STEP 6 mce_srar ret=0") is None
 
 
 FAKE_QEMU = """\
@@ -327,7 +325,7 @@ def test_boot_raises_the_machine_check_the_guest_asks_for(tmp_path: Path) -> Non
     fake.write_text(f"#!{sys.executable}\n" + FAKE_QEMU)
     fake.chmod(0o755)
     log = tmp_path / "serial.log"
-    text = harness.boot(Path("vmlinuz"), Path("initrd"), log, "mce", timeout=30, qemu=str(fake))
+    text = qemu.boot(Path("vmlinuz"), Path("initrd"), log, "mce", timeout=30, qemu=str(fake))
     command = "mce -b 1 2 0xbd80000000000134 0x7 0x2203000 0x8c"
     assert text == log.read_text()
     assert (
