@@ -332,52 +332,6 @@ def _dist_name(wheel: Path) -> str:
     return wheel.name.split("-")[0]
 
 
-def pure_wheel_from_sdist(sdist: Path, package_dir: str, dest: Path) -> Path:
-    """A ``py3-none-any`` wheel of an sdist's pure-Python package (its C speed-ups left out):
-    markupsafe and pyyaml have no wasm wheels on PyPI and run without them."""
-    with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers() if m.isfile()]
-        root = members[0].name.split("/")[0]
-        pkg_info = next(m for m in members if m.name == f"{root}/PKG-INFO")
-        meta_text = _read(tar, pkg_info).decode()
-        meta = Parser().parsestr(meta_text)
-        name, version = meta["Name"], meta["Version"]
-        files: dict[str, bytes] = {}
-        prefix = f"{root}/{package_dir}/"
-        package = package_dir.rstrip("/").split("/")[-1]
-        for m in members:
-            if m.name.startswith(prefix) and m.name.endswith((".py", ".pyi", "py.typed")):
-                files[f"{package}/{m.name[len(prefix) :]}"] = _read(tar, m)
-    dist = f"{canonical(name).replace('-', '_')}-{version}"
-    info = f"{dist}.dist-info"
-    files[f"{info}/METADATA"] = meta_text.encode()
-    files[f"{info}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: mfwidgets.lite\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
-    files[f"{info}/top_level.txt"] = f"{package}\n".encode()
-    record = io.StringIO()
-    for path, data in files.items():
-        digest = hashlib.sha256(data).digest()
-        b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        record.write(f"{path},sha256={b64},{len(data)}\n")
-    record.write(f"{info}/RECORD,,\n")
-    files[f"{info}/RECORD"] = record.getvalue().encode()
-    out = dest / f"{dist}-py3-none-any.whl"
-    dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(files):
-            info_ = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-            info_.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info_, files[path])
-    return out
-
-
-def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
-    f = tar.extractfile(member)
-    assert f is not None
-    return f.read()
-
-
 def pure_wheel_from_platform_wheel(wheel: Path, dest: Path) -> Path:
     """A ``py3-none-any`` wheel from a platform wheel of a package whose compiled parts are
     optional speed-ups (markupsafe, pyyaml): the same files without the extension modules."""

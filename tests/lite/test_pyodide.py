@@ -4,6 +4,7 @@ release stands in for the official one."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
 import io
@@ -187,24 +188,26 @@ def test_pyodide_spec_that_is_nothing_is_an_error(tmp_path: Path) -> None:
         pyodide.Source.parse(str(tmp_path / "nope"), tmp_path / "cache")
 
 
-def test_pure_wheel_from_sdist(tmp_path: Path) -> None:
-    sdist = tmp_path / "markupsafe-3.0.4.tar.gz"
-    members = {
-        "markupsafe-3.0.4/PKG-INFO": b"Metadata-Version: 2.1\nName: MarkupSafe\nVersion: 3.0.4\n",
-        "markupsafe-3.0.4/src/markupsafe/__init__.py": b"x = 1\n",
-        "markupsafe-3.0.4/src/markupsafe/_speedups.c": b"int main;",
-    }
-    with tarfile.open(sdist, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    wheel = pyodide.pure_wheel_from_sdist(sdist, "src/markupsafe", tmp_path / "out")
-    assert wheel.name == "markupsafe-3.0.4-py3-none-any.whl"
+def test_pure_wheel_from_platform_wheel(tmp_path: Path) -> None:
+    platform = tmp_path / "markupsafe-3.0.3-cp312-cp312-manylinux_2_17_x86_64.whl"
+    info = "markupsafe-3.0.3.dist-info"
+    with zipfile.ZipFile(platform, "w") as zf:
+        zf.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: MarkupSafe\nVersion: 3.0.3\n")
+        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nTag: cp312-cp312-manylinux_2_17_x86_64\n")
+        zf.writestr(f"{info}/RECORD", "stale\n")
+        zf.writestr("markupsafe/__init__.py", "x = 1\n")
+        zf.writestr("markupsafe/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF")
+    wheel = pyodide.pure_wheel_from_platform_wheel(platform, tmp_path / "out")
+    assert wheel.name == "markupsafe-3.0.3-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         assert "markupsafe/__init__.py" in names
-        assert not any(n.endswith(".c") for n in names)
-        assert "Tag: py3-none-any" in zf.read("markupsafe-3.0.4.dist-info/WHEEL").decode()
+        assert not any(n.endswith(".so") for n in names)
+        assert "Tag: py3-none-any" in zf.read(f"{info}/WHEEL").decode()
+        record = zf.read(f"{info}/RECORD").decode()
+    digest = hashlib.sha256(b"x = 1\n").digest()
+    b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert f"markupsafe/__init__.py,sha256={b64},6" in record.splitlines()
+    assert "stale" not in record
     entry = pyodide.wheel_entry(wheel, [])
     assert entry["imports"] == ["markupsafe"] and entry["name"] == "MarkupSafe"
