@@ -195,7 +195,8 @@ def server_command(
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> tuple[argparse.ArgumentParser, set[str]]:
+    """The command line, and the names of its sub-commands."""
     parser = argparse.ArgumentParser(
         prog="mfwidgets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -223,40 +224,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the official Pyodide release: URL, tarball or directory (default: the stand-in "
         "carrier from PyPI); every file is checked against the official lock",
     )
+    return parser, set(sub.choices)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    return kernel_doctor() if args.kernel else doctor()
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from . import grading
+
+    try:
+        return grading.main(args.dir, args.out)
+    except NotADirectoryError as why:
+        print(f"mfwidgets grade: {why}", file=sys.stderr)
+        return 2
+
+
+def _key(args: argparse.Namespace) -> int:
+    from .exercises import answer_key
+
+    print(answer_key(args.student_ids))
+    return 0
+
+
+def _lite(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("jupyterlite_core") is None:
+        print("building the site needs: pip install 'mfwidgets[lite]'", file=sys.stderr)
+        return 1
+    from .lite import build
+
+    build.build(Path(args.out), args.pyodide)
+    return 0
+
+
+def _copy_notebooks(args: argparse.Namespace) -> int:
+    copied, kept = copy_notebooks(Path(args.dest))
+    print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")
+    return 0
+
+
+#: the sub-commands that start no server
+COMMANDS = {
+    "doctor": _doctor,
+    "grade": _grade,
+    "key": _key,
+    "lite": _lite,
+    "copy-notebooks": _copy_notebooks,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, choices = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in (*sub.choices, "-h", "--help"):
+    if not argv or argv[0] not in (*choices, "-h", "--help"):
         argv.insert(0, "lab")  # bare "mfwidgets [options]" is "mfwidgets lab [options]"
     args, rest = parser.parse_known_args(argv)
     command = args.command
     if rest and command not in SERVERS:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    if command == "doctor":
-        return kernel_doctor() if args.kernel else doctor()
-    if command == "grade":
-        from . import grading
-
-        try:
-            return grading.main(args.dir, args.out)
-        except NotADirectoryError as why:
-            print(f"mfwidgets grade: {why}", file=sys.stderr)
-            return 2
-    if command == "key":
-        from .exercises import answer_key
-
-        print(answer_key(args.student_ids))
-        return 0
-    if command == "lite":
-        if importlib.util.find_spec("jupyterlite_core") is None:
-            print("building the site needs: pip install 'mfwidgets[lite]'", file=sys.stderr)
-            return 1
-        from .lite import build
-
-        build.build(Path(args.out), args.pyodide)
-        return 0
-    if command == "copy-notebooks":
-        copied, kept = copy_notebooks(Path(args.dest))
-        print(f"copied {len(copied)} files to {args.dest}; kept {len(kept)} already there")
-        return 0
+    if command in COMMANDS:
+        return COMMANDS[command](args)
     problem = missing_server(command)
     if problem:
         print(problem, file=sys.stderr)

@@ -109,6 +109,62 @@ def distributions(result: FleetResult, metrics: Sequence[str] = DEFAULT_METRICS)
     return gridplot(rows, toolbar_location=None)
 
 
+def _policy_heatmap(
+    grid: np.ndarray,
+    rates: Any,
+    sizes: Any,
+    mapper: LogColorMapper,
+    middle: float,
+    title: str,
+    what: str,
+) -> Any:
+    """One policy's heatmap (rate x size) of values already in the shown unit, each cell
+    labelled with its value, in black above ``middle`` of the colour scale and white below."""
+    src = ColumnDataSource(
+        {
+            "rate": [f"{100 * r:g}%" for r in rates for _ in sizes],
+            "size": [s for _ in rates for s in sizes],
+            "value": grid.ravel(),
+            "text": [three_digits(x) for x in grid.ravel()],
+            "ink": ["black" if x > middle else "white" for x in grid.ravel()],
+        }
+    )
+    fig = figure(
+        width=360,
+        height=260,
+        x_range=FactorRange(factors=[f"{100 * r:g}%" for r in rates]),
+        y_range=FactorRange(factors=list(sizes)),
+        title=title,
+        x_axis_label="hosts with a UE per year",
+        y_axis_label="hugepage size",
+        toolbar_location=None,
+        tooltips=[("value", "@text")],
+    )
+    fig.rect(
+        x="rate",
+        y="size",
+        width=1,
+        height=1,
+        source=src,
+        fill_color={"field": "value", "transform": mapper},
+        line_color="white",
+    )
+    fig.text(
+        x="rate",
+        y="size",
+        text="text",
+        source=src,
+        text_align="center",
+        text_baseline="middle",
+        text_color="ink",
+        text_font_size="9pt",
+    )
+    fig.title.text_font_size = "9pt"  # type: ignore[union-attr]
+    # The metric on a line of its own: in one title with the policy it was clipped.
+    fig.add_layout(Title(text=what, text_font_size="8pt"), "above")
+    return fig
+
+
 def sweep_heatmap(
     sweep_result: dict[str, Any], metric: str = "vm_interruptions", per: str = "host_year"
 ) -> Any:
@@ -126,53 +182,14 @@ def sweep_heatmap(
     low = float(positive.min()) if positive.size else 1e-3
     high = max(float(values.max()), low * 10)
     mapper = LogColorMapper(palette=Cividis256, low=low, high=high)
-    middle = np.sqrt(low * high)
-    figs = []
-    for p in policies:
-        g = grids[p] * factor / scale
-        data = {
-            "rate": [f"{100 * r:g}%" for r in rates for _ in sizes],
-            "size": [s for _ in rates for s in sizes],
-            "value": g.ravel(),
-            "text": [three_digits(x) for x in g.ravel()],
-            "ink": ["black" if x > middle else "white" for x in g.ravel()],
-        }
-        fig = figure(
-            width=360,
-            height=260,
-            x_range=FactorRange(factors=[f"{100 * r:g}%" for r in rates]),
-            y_range=FactorRange(factors=list(sizes)),
-            title=POLICY_LABELS[p],
-            x_axis_label="hosts with a UE per year",
-            y_axis_label="hugepage size",
-            toolbar_location=None,
-            tooltips=[("value", "@text")],
+    middle = float(np.sqrt(low * high))
+    what = f"{label} ({shown}) {per_word}"
+    figs = [
+        _policy_heatmap(
+            grids[p] * factor / scale, rates, sizes, mapper, middle, POLICY_LABELS[p], what
         )
-        src = ColumnDataSource(data)
-        fig.rect(
-            x="rate",
-            y="size",
-            width=1,
-            height=1,
-            source=src,
-            fill_color={"field": "value", "transform": mapper},
-            line_color="white",
-        )
-        fig.text(
-            x="rate",
-            y="size",
-            text="text",
-            source=src,
-            text_align="center",
-            text_baseline="middle",
-            text_color="ink",
-            text_font_size="9pt",
-        )
-        fig.title.text_font_size = "9pt"  # type: ignore[union-attr]
-        # The metric on a line of its own: in one title with the policy it was clipped.
-        what = Title(text=f"{label} ({shown}) {per_word}", text_font_size="8pt")
-        fig.add_layout(what, "above")
-        figs.append(fig)
+        for p in policies
+    ]
     bar = ColorBar(color_mapper=mapper, ticker=LogTicker(), title=shown, width=12)
     figs[-1].add_layout(bar, "right")
     figs[-1].width = (figs[-1].width or 360) + 90

@@ -90,20 +90,19 @@ def restart_lut(params: FleetParams) -> np.ndarray:
     return lut
 
 
-def simulate_hosts(params: FleetParams, draws: Draws, table: ConsequenceTable) -> HostOutcome:
-    """Per-host outcomes of one replica under one policy's table."""
-    lut = restart_lut(params)
-    host, slot, sub = draws.host, draws.slot, draws.subpage
-    scrub = draws.scrub.astype(np.int64)
-    first = draws.first
-    fault_start = np.flatnonzero(first)
-    slot_key = host.astype(np.int64) * params.guest_hugepages + slot
+def _event_states(
+    draws: Draws, table: ConsequenceTable, lut: np.ndarray, slot_key: np.ndarray, scrub: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Each event's state (clean, same page, other page, gone) under the table, found as a fixed
+    point: a restart starts a new generation of its slot's hugepage, which changes the states
+    of the events after it. Returns (state, restart, generation, prior_any, prior_same)."""
+    fault_start = np.flatnonzero(draws.first)
     gen = np.zeros(fault_start.size, dtype=np.int64)
     while True:
         ev_gen = gen[draws.fault]
         page = [slot_key, ev_gen]
         prior_any = ~_firsts(page)
-        prior_same = ~_firsts([*page, sub])
+        prior_same = ~_firsts([*page, draws.subpage])
         base = np.where(prior_any, np.where(prior_same, SAME, OTHER), CLEAN)
         would = lut[table.lsb[base, scrub]]
         gone = _exclusive_group_cumsum(would, page) > 0
@@ -111,8 +110,19 @@ def simulate_hosts(params: FleetParams, draws: Draws, table: ConsequenceTable) -
         restart = would & ~gone
         new_gen = _exclusive_group_cumsum(restart, [slot_key])[fault_start]
         if np.array_equal(new_gen, gen):
-            break
+            return state, restart, ev_gen, prior_any, prior_same
         gen = new_gen
+
+
+def simulate_hosts(params: FleetParams, draws: Draws, table: ConsequenceTable) -> HostOutcome:
+    """Per-host outcomes of one replica under one policy's table."""
+    host, slot, sub = draws.host, draws.slot, draws.subpage
+    scrub = draws.scrub.astype(np.int64)
+    slot_key = host.astype(np.int64) * params.guest_hugepages + slot
+    state, restart, ev_gen, prior_any, prior_same = _event_states(
+        draws, table, restart_lut(params), slot_key, scrub
+    )
+    page = [slot_key, ev_gen]
     lsb = table.lsb[state, scrub]
     signal = lsb > 0
     # Guest memory lost: each 2**lsb block of a physical hugepage counts once.

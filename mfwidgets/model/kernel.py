@@ -37,6 +37,31 @@ FIRST_PFN = 0x100000  # the pools start at 4 GiB of physical memory
 __all__ = ["FIRST_PFN", "MAX_HUGEPAGES", "MEMINFO_KEYS", "VERSIONS", "Kernel", "KernelPanic"]
 
 
+def _checked_arguments(
+    hugepages: Mapping[str, int] | None, version: str, seed: int, kept_second_error: str
+) -> dict[str, int]:
+    """The boot pools (size -> count) of ``Kernel(...)``'s arguments; ValueError or TypeError
+    for an argument out of range, before any state is built."""
+    pools = {"2M": 8} if hugepages is None else dict(hugepages)
+    for size, count in pools.items():
+        if size not in HUGEPAGE_SHIFTS:
+            raise ValueError(f"hugepages: size {size!r} is not one of '2M', '1G'")
+        if not isinstance(count, int) or not 0 <= count <= MAX_HUGEPAGES:
+            raise ValueError(f"hugepages[{size!r}]: {count!r} is not an int in 0..{MAX_HUGEPAGES}")
+    if not isinstance(version, str) or version not in KERNEL_VERSIONS:
+        raise ValueError(
+            f"version: {version!r} is not modelled; choose one of {', '.join(VERSIONS)}"
+        )
+    if not isinstance(seed, int):
+        raise TypeError("seed must be an int")
+    if kept_second_error not in KEPT_SECOND_ERRORS:
+        raise ValueError(
+            f"kept_second_error: {kept_second_error!r} is not one of "
+            + ", ".join(repr(x) for x in KEPT_SECOND_ERRORS)
+        )
+    return pools
+
+
 class Kernel:
     # CONFIG_DEBUG_VM: run check_invariants() after every outermost call (tests turn it on).
     debug_vm = False
@@ -64,25 +89,7 @@ class Kernel:
         version: str = "7.3",
         kept_second_error: str = "ignored",
     ) -> None:
-        pools = {"2M": 8} if hugepages is None else dict(hugepages)
-        for size, count in pools.items():
-            if size not in HUGEPAGE_SHIFTS:
-                raise ValueError(f"hugepages: size {size!r} is not one of '2M', '1G'")
-            if not isinstance(count, int) or not 0 <= count <= MAX_HUGEPAGES:
-                raise ValueError(
-                    f"hugepages[{size!r}]: {count!r} is not an int in 0..{MAX_HUGEPAGES}"
-                )
-        if not isinstance(version, str) or version not in KERNEL_VERSIONS:
-            raise ValueError(
-                f"version: {version!r} is not modelled; choose one of {', '.join(VERSIONS)}"
-            )
-        if not isinstance(seed, int):
-            raise TypeError("seed must be an int")
-        if kept_second_error not in KEPT_SECOND_ERRORS:
-            raise ValueError(
-                f"kept_second_error: {kept_second_error!r} is not one of "
-                + ", ".join(repr(x) for x in KEPT_SECOND_ERRORS)
-            )
+        pools = _checked_arguments(hugepages, version, seed, kept_second_error)
         self.boot_hugepages = {size: pools.get(size, 0) for size in HUGEPAGE_SHIFTS}
         self.supports_keep_ue_mapped = bool(supports_keep_ue_mapped)
         self.version = version
