@@ -32,6 +32,7 @@ PATTERNS = {
     ),
     "a label compared": re.compile(r"\.label\(?\)?\s*(==|!=)\s*[\"']"),
     "the kernel log searched": re.compile(r"dmesg\(\)[^\n]*(==|!=|startswith|\bin\b)"),
+    "a log line searched": re.compile(r"[\"']\s+(not\s+)?in\s+(line|log|lines)\b"),
     "an error kind compared with its words": re.compile(r"\.kind\s*(==|!=)\s*\"hardware"),
 }
 
@@ -78,6 +79,7 @@ def test_no_code_compares_display_labels_or_log_text(path: Path) -> None:
         'if e.kind.value == "printk"',
         'if e.mf_type == "free huge page":',
         'if a.kind == "hardware, latent":',
+        'return any("already poisoned" in line for line in log)',
     ],
 )
 def test_each_pattern_catches_what_it_is_for(line: str) -> None:

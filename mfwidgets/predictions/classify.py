@@ -7,6 +7,8 @@ import errno
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..model.trace import MFMsg, TraceEvent
+
 
 def names_with_signals(processes: Mapping[str, Sequence[object]]) -> frozenset[str]:
     return frozenset(name for name, signals in processes.items() if signals)
@@ -100,9 +102,10 @@ def two_preads(outcomes: tuple[Any, Any]) -> tuple[Any, Any]:
     return tuple("EIO" if not o.ok else len(o.value) for o in outcomes)  # type: ignore[return-value]
 
 
-def repeat(access_and_log: tuple[Any, Sequence[str]]) -> tuple[Any, bool]:
-    load, log = access_and_log
-    return access(load), any("already poisoned" in line for line in log)
+def repeat(access_and_events: tuple[Any, Sequence[TraceEvent]]) -> tuple[Any, bool]:
+    """A load again, and whether memory_failure() found the page already poisoned."""
+    load, events = access_and_events
+    return access(load), any(e.mf_type is MFMsg.ALREADY_POISONED for e in events)
 
 
 def scrub_on_offlined(table: Any) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import mfwidgets as mf
+from mfwidgets.model.trace import EventKind, MFMsg, MFResult, TraceEvent
 from mfwidgets.predictions import PROMPTS
 from mfwidgets.widgets.predict import LOCKED_NOTE, Prediction
 
@@ -175,7 +176,15 @@ def test_without_javascript_the_reveal_is_folded_away() -> None:
             "04-again",
             (
                 Access(ok=False, signal=SigInfo(si_addr_lsb=12)),
-                ["0x9: recovery action for already poisoned page: Failed"],
+                [
+                    TraceEvent(
+                        seq=41,
+                        step=9,
+                        kind=EventKind.MEMORY_FAILURE,
+                        mf_type=MFMsg.ALREADY_POISONED,
+                        mf_result=MFResult.FAILED,
+                    )
+                ],
             ),
             (12, True),
         ),
