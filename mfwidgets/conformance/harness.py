@@ -70,6 +70,7 @@ KERNELS: dict[str, KernelSource] = {
 }
 
 
+#: boots of one kind tried before the transcript is taken as it is (a TCG race can kill one)
 BOOT_ATTEMPTS = 6
 
 
