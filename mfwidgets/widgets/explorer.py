@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as w
-from bokeh.layouts import column
 
 from ..model import Kernel, SubpageState
-from ..plots import CountersPanel, FolioHeatmap, PoolView
+from ..plots import FolioHeatmap, PoolView
 from ..plots.diagram import error_path_svg
 from .controls import control
 from .display import bokeh_widget
 from .front import Front, Lane, setup_bounds, size_controls
-from .parts import bytes_html, control_row, step_html
+from .parts import CountersView, bytes_html, control_row, step_html
 from .session import Action, Session, Setup, Step
 
 #: The kernels one can pick: (carries the proposed series, version). Older versions are offered
@@ -80,14 +79,14 @@ class Explorer(Front):
         snap = session.steps[-1].snapshot
         self._heatmap = FolioHeatmap(snap, _guest_folio(session, 0), theme=theme)
         self._pool = PoolView(snap, theme=theme)
-        self._counters = CountersPanel(snap, theme=theme)
+        self._counters = CountersView(snap, theme=theme)
         self._lane = Lane(session, self._heatmap)
         self._front([self._lane], "the VMM calls", theme)
         self._pool.on_select(self.show_folio)
         # One column: a notebook output area is about 900 px wide next to the file browser.
         # The heatmap comes first (it is what one clicks), the step text right under it.
         self._view = bokeh_widget(self._heatmap.figure)
-        self._overview = bokeh_widget(column(self._pool.figure, self._counters.div))
+        self._overview = w.VBox([bokeh_widget(self._pool.figure), self._counters])
         for widget in (self._kernel_choice, self._size, self._count, self._keep):
             widget.observe(self._on_setup_change, names="value")
         super().__init__(

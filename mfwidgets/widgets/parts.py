@@ -1,5 +1,5 @@
-"""Small widget parts every front end shares: the error banner, the step text, the bytes view
-and the history navigator. ipywidgets only; no model logic."""
+"""Small widget parts every front end shares: the error banner, the counters, the step text,
+the bytes view and the history navigator. ipywidgets only; no model logic."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from ..model import Snapshot
+from ..plots.counters import counters_html
+from ..plots.palette import theme_colors
 from .session import Step
 
 BANNER_STYLE = (
@@ -30,6 +32,38 @@ class ErrorBanner(w.HTML):  # type: ignore[misc]
         else:
             self.value = ""
             self.layout.display = "none"
+
+
+class CountersView(w.HTML):  # type: ignore[misc]
+    """The counters panel (``plots.counters.counters_html``: meminfo, the pools, the
+    memory_failure stats, the log and signal tails) as a plain HTML widget. Not a bokeh Div:
+    a new Div text makes BokehJS lay out and repaint the whole document it is in, which cost
+    every click of the Explorer 5 to 15 ms (benchmarks/bench_click.py)."""
+
+    def __init__(self, snap: Snapshot, *, theme: str = "light", width: int = 800) -> None:
+        super().__init__(layout=w.Layout(width=f"{width}px", max_width="100%"))
+        self._html = self._sent = ""
+        self.theme = theme
+        self.update(snap, [], [])
+
+    def update(self, snap: Snapshot, dmesg: list[str], signals: list[str]) -> None:
+        """Show ``snap``'s counters and these log and signal lines; sends only a change."""
+        self._html = counters_html(snap, dmesg, signals)
+        self._show()
+
+    def set_theme(self, theme: str) -> None:
+        """Restyle for "light" or "dark". Raises ValueError for another theme."""
+        theme_colors(theme)
+        self.theme = theme
+        self._show()
+
+    def _show(self) -> None:
+        colors = theme_colors(self.theme)
+        style = f"background-color:{colors['background']};color:{colors['text']};padding:4px"
+        value = f'<div style="{style}">{self._html}</div>'
+        if value != self._sent:  # an unchanged panel sends nothing to the browser
+            self._sent = value
+            self.value = value
 
 
 def counter_changes(before: Snapshot, after: Snapshot) -> list[str]:

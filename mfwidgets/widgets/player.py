@@ -13,9 +13,9 @@ from typing import Any
 import ipywidgets as w
 
 from ..model import EventKind, Kernel
-from ..plots import CountersPanel, FolioHeatmap
+from ..plots import FolioHeatmap
 from .display import bokeh_widget
-from .parts import ErrorBanner, control_row, step_html
+from .parts import CountersView, ErrorBanner, control_row, step_html
 from .scenario import BUILTIN, HARD_OFFLINE_1G, PLAY_INTERVAL_MS, Scenario
 from .session import Session, Step
 
@@ -66,7 +66,7 @@ class ScenarioPlayer(w.VBox):  # type: ignore[misc]
         self._load_json = w.Button(description="load JSON")
         snap = self._session.steps[0].snapshot
         self._heatmap = FolioHeatmap(snap, 0, theme=theme)
-        self._counters = CountersPanel(snap, theme=theme)
+        self._counters = CountersView(snap, theme=theme)
         self._play.observe(lambda c: self._show(c["new"]), names="value")
         self._first.on_click(lambda _: self.goto(0))
         self._back.on_click(lambda _: self.goto(max(0, self._index - 1)))
@@ -86,7 +86,7 @@ class ScenarioPlayer(w.VBox):  # type: ignore[misc]
                 self._banner,
                 bokeh_widget(self._heatmap.figure),
                 self._step,
-                bokeh_widget(self._counters.div),
+                self._counters,
                 editor,
             ],
             layout=w.Layout(max_width="100%"),

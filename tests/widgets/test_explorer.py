@@ -190,12 +190,12 @@ def test_stepping_back_to_the_boot_shows_no_signal_from_later_steps() -> None:
     ex = mf.Explorer(series=False, keep_ue_mapped=False)
     ex.click(ex.folio, 3)  # software injection: stock hard offline, SIGBUS lsb 21
     sigbus = f"SIGBUS BUS_MCEERR_AR addr={ex.session.addr + 3 * 4096:#x} lsb=21"
-    assert sigbus in ex._counters.div.text and "Memory failure" in ex._counters.div.text
+    assert sigbus in ex._counters.value and "Memory failure" in ex._counters.value
     ex._history.move(0)
-    assert "SIGBUS" not in ex._counters.div.text
-    assert "Memory failure" not in ex._counters.div.text  # nor the later log lines
+    assert "SIGBUS" not in ex._counters.value
+    assert "Memory failure" not in ex._counters.value  # nor the later log lines
     ex._history.move(1)
-    assert sigbus in ex._counters.div.text
+    assert sigbus in ex._counters.value
 
 
 def test_a_load_of_a_software_poisoned_page_under_the_flag_says_why_it_worked() -> None:

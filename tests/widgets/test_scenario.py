@@ -171,7 +171,7 @@ def test_play_widget_value_moves_the_step_and_marks_what_it_touched() -> None:
     assert "madvise(" in p._call.value
     p._play.value = 2  # load next door: SIGBUS again, marks are per step
     assert list(p._heatmap.marks.sigbus) == [38]
-    assert "lsb=30" in p._counters.div.text
+    assert "lsb=30" in p._counters.value
     p._play.value = 3  # load from hugepage #1: the heatmap switches to it, a clean load
     assert p._heatmap.number == 1
     assert list(p._heatmap.marks.loads) == [0] and list(p._heatmap.marks.sigbus) == []
