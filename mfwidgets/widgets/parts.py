@@ -53,7 +53,7 @@ class CountersView(w.HTML):  # type: ignore[misc]
 
     def set_theme(self, theme: str) -> None:
         """Restyle for "light" or "dark". Raises ValueError for another theme."""
-        theme_colors(theme)
+        theme_colors(theme)  # refuses an unknown theme before anything changes
         self.theme = theme
         self._show()
 
